@@ -1,0 +1,1 @@
+"""Hooktide's activities: every step that talks to the outside world."""

@@ -1,0 +1,112 @@
+"""`create_app(settings)`: the whole gateway, assembled from lists in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from temporalio.client import Client
+
+from webhook_gateway import operator
+from webhook_gateway.config import HooktideConfig, load_config
+from webhook_gateway.dispatch import Dispatcher
+from webhook_gateway.errors import GatewayError, MethodNotAllowed, RouteNotFound
+from webhook_gateway.handler import WebhookEndpoint
+from webhook_gateway.problem import error_response, problem_response
+from webhook_gateway.settings import Settings
+from webhook_gateway.temporal_client import connect
+
+log = logging.getLogger("hooktide.gateway")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    config: HooktideConfig | None = None,
+    client: Client | None = None,
+) -> Starlette:
+    """Build the gateway. Raises `ConfigError` (naming the route and field or variable) when
+    the route file or a route's secret is wrong, so a bad deployment never starts."""
+    config = config or load_config(settings.config_path)
+    routes: list[BaseRoute] = [
+        Route("/healthz", operator.healthz, methods=["GET"]),
+        Route("/readyz", operator.readyz, methods=["GET"]),
+        Route("/deliveries/{delivery_id}", operator.delivery, methods=["GET"]),
+    ]
+    for route in config.routes:
+        endpoint = WebhookEndpoint(route, route.verifier.build(route.name))
+        routes.append(Route(route.path, endpoint.handle, methods=route.methods, name=route.name))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        temporal = client or await connect(settings, lazy=True)
+        app.state.dispatcher = Dispatcher(
+            temporal,
+            rpc_timeout=settings.temporal_rpc_timeout,
+            retry_after=settings.retry_after_seconds,
+        )
+        yield
+
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            GatewayError: _gateway_error,
+            HTTPException: _http_error,
+            ClientDisconnect: _client_gone,
+            Exception: _unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.config = config
+    return app
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(exc, instance=request.url.path)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error: GatewayError
+    if exc.status_code == 404:
+        error = RouteNotFound(f"No webhook route is declared at {request.url.path}.")
+    elif exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        error = MethodNotAllowed(
+            f"{request.method} is not accepted at {request.url.path}; use {allowed}.",
+            headers={"Allow": allowed},
+        )
+    else:
+        return problem_response(
+            exc.status_code,
+            slug="http-error",
+            title="HTTP error",
+            detail=exc.detail,
+            instance=request.url.path,
+            headers=exc.headers,
+        )
+    return error_response(error, instance=request.url.path)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # Nobody is left to read this; the event was never acknowledged, so nothing is lost.
+    return Response(status_code=400)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("Unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(
+        500,
+        slug="internal-error",
+        title="Internal error",
+        detail="The gateway failed unexpectedly; the event was not acknowledged, retry later.",
+        instance=request.url.path,
+    )

@@ -1,0 +1,82 @@
+"""Reading and parsing a request body within the route's limits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from webhook_gateway.errors import BodyTooLarge, MalformedBody, UnsupportedMediaType
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def check_media_type(content_type: str | None, accepted: list[str]) -> str:
+    media = media_type(content_type)
+    if "*/*" in accepted or media in accepted:
+        return media
+    raise UnsupportedMediaType(
+        f"Content-Type '{media or '(none)'}' is not accepted by this route; "
+        f"send one of: {', '.join(accepted)}."
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, counted while it streams in: Content-Length is a hint, not a promise."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isascii() or not declared.isdigit():
+            raise MalformedBody("Content-Length must be a whole number of bytes.")
+        if int(declared) > limit:
+            raise BodyTooLarge(f"The body is {declared} bytes; this route accepts at most {limit}.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"The body exceeds this route's limit of {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_body(media: str, body: bytes) -> tuple[Any, bytes | None]:
+    """(parsed body, raw bytes): JSON and forms are parsed; any other type is kept raw."""
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedBody(f"The JSON body is not valid UTF-8 (byte {exc.start}).") from exc
+        try:
+            return json.loads(text, parse_constant=_reject_constant), None
+        except json.JSONDecodeError as exc:
+            raise MalformedBody(
+                f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+            ) from exc
+        except ValueError as exc:
+            raise MalformedBody(f"The body is not valid JSON: {exc}.") from exc
+        except RecursionError as exc:
+            raise MalformedBody("The JSON body is nested too deeply.") from exc
+    if media == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError as exc:
+            raise MalformedBody("The form body is not valid UTF-8.") from exc
+        form: dict[str, str | list[str]] = {}
+        for key, value in pairs:
+            existing = form.get(key)
+            if existing is None:
+                form[key] = value
+            elif isinstance(existing, list):
+                existing.append(value)
+            else:
+                form[key] = [existing, value]
+        return form, None
+    return None, body

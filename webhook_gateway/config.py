@@ -1,0 +1,207 @@
+"""The route file (`hooktide.yaml`): what each webhook route accepts and which workflow it feeds."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import jmespath
+import jmespath.exceptions
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from webhook_gateway.errors import ConfigError
+from webhook_gateway.verifiers import VerifierConfig
+
+Mode = Literal["start", "signal", "signal_with_start", "update"]
+
+RESERVED_PREFIXES = ("/healthz", "/readyz", "/deliveries", "/openapi.json", "/metrics")
+NEVER_FORWARDED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+DEFAULT_FORWARDED = ("content-type", "user-agent")
+PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+
+class IdRule(BaseModel):
+    """Where an id comes from: one of a header, a JMESPath over the JSON body, a path param.
+
+    For `workflow_id`, naming none of them means "the delivery id"; `prefix` is prepended.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    header: str | None = None
+    jmespath: str | None = None
+    path_param: str | None = None
+    prefix: str = ""
+
+    @field_validator("header")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.lower() if value else value
+
+    @field_validator("jmespath")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                jmespath.compile(value)
+            except jmespath.exceptions.JMESPathError as exc:
+                raise ValueError(f"not a valid JMESPath expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> IdRule:
+        if len(self.sources()) > 1:
+            raise ValueError("name only one of 'header', 'jmespath', 'path_param'")
+        return self
+
+    def sources(self) -> list[str]:
+        return [k for k in ("header", "jmespath", "path_param") if getattr(self, k) is not None]
+
+
+class Route(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    path: str
+    methods: list[str] = Field(default_factory=lambda: ["POST"])
+    mode: Mode = "start"
+    workflow: str
+    task_queue: str = "hooktide"
+    delivery_id: IdRule
+    workflow_id: IdRule | None = None
+    signal: str = "webhook"
+    update: str = "webhook"
+    reply_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    verifier: VerifierConfig
+    max_body_bytes: int = Field(default=1_048_576, ge=1, le=64 * 1_048_576)
+    content_types: list[str] = Field(default_factory=lambda: ["application/json"])
+    forward_headers: list[str] = Field(default_factory=list)
+
+    @field_validator("path")
+    @classmethod
+    def _path_shape(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        if any(value == p or value.startswith(p + "/") for p in RESERVED_PREFIXES):
+            raise ValueError(f"is reserved for the gateway's own endpoints ({RESERVED_PREFIXES})")
+        return value
+
+    @field_validator("methods")
+    @classmethod
+    def _methods(cls, value: list[str]) -> list[str]:
+        methods = [m.upper() for m in value]
+        bad = [m for m in methods if m not in {"POST", "PUT", "PATCH", "DELETE", "GET"}]
+        if bad or not methods:
+            raise ValueError(f"must be a non-empty list of POST, PUT, PATCH, DELETE, GET: {bad}")
+        return methods
+
+    @field_validator("content_types", "forward_headers")
+    @classmethod
+    def _lower_list(cls, value: list[str]) -> list[str]:
+        return [v.strip().lower() for v in value]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Route:
+        params = set(PARAM.findall(self.path))
+        for field_name in ("delivery_id", "workflow_id"):
+            rule: IdRule | None = getattr(self, field_name)
+            if rule is not None and rule.path_param and rule.path_param not in params:
+                raise ValueError(
+                    f"{field_name}.path_param '{rule.path_param}' is not a parameter of path "
+                    f"'{self.path}' (it has: {sorted(params) or 'none'})"
+                )
+        if not self.delivery_id.sources():
+            raise ValueError("delivery_id must name a 'header', 'jmespath' or 'path_param'")
+        if self.mode != "start" and (self.workflow_id is None or not self.workflow_id.sources()):
+            raise ValueError(
+                f"mode '{self.mode}' needs workflow_id with a 'header', 'jmespath' or "
+                "'path_param': it names the workflow that receives the event"
+            )
+        forbidden = sorted(NEVER_FORWARDED.intersection(self.forward_headers))
+        if forbidden:
+            raise ValueError(f"forward_headers may not carry credentials: {forbidden}")
+        return self
+
+    @property
+    def workflow_id_rule(self) -> IdRule:
+        return self.workflow_id or IdRule(prefix=f"{self.name}-")
+
+    def forwarded_headers(self) -> frozenset[str]:
+        names = set(DEFAULT_FORWARDED) | set(self.forward_headers)
+        if self.delivery_id.header:
+            names.add(self.delivery_id.header)
+        return frozenset(names - NEVER_FORWARDED)
+
+
+class HooktideConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    routes: list[Route]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_routes(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("routes"), dict):
+            named = []
+            for name, body in data["routes"].items():
+                named.append({"name": name, **body} if isinstance(body, dict) else body)
+            data = {**data, "routes": named}
+        return data
+
+    @model_validator(mode="after")
+    def _unique(self) -> HooktideConfig:
+        seen: dict[tuple[str, str], str] = {}
+        for route in self.routes:
+            shape = PARAM.sub("{}", route.path)
+            for method in route.methods:
+                other = seen.setdefault((method, shape), route.name)
+                if other != route.name:
+                    raise ValueError(
+                        f"routes '{other}' and '{route.name}' both take {method} {route.path}"
+                    )
+        return self
+
+    def route(self, name: str) -> Route:
+        for route in self.routes:
+            if route.name == name:
+                return route
+        raise KeyError(name)
+
+
+def parse_config(data: Any, *, source: str = "<config>") -> HooktideConfig:
+    try:
+        return HooktideConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, data, source)) from exc
+
+
+def load_config(path: str | Path) -> HooktideConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"Route file {path} cannot be read ({exc.strerror}); set HOOKTIDE_CONFIG to its path."
+        ) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Route file {path} is not valid YAML: {exc}") from exc
+    return parse_config(data, source=str(path))
+
+
+def _describe(exc: ValidationError, data: Any, source: str) -> str:
+    names: list[str] = []
+    if isinstance(data, dict) and isinstance(data.get("routes"), dict):
+        names = list(data["routes"])
+    lines = [f"{source}: {exc.error_count()} problem(s) in the route file:"]
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc)
+        if len(loc) >= 2 and loc[0] == "routes" and isinstance(loc[1], int) and names:
+            rest = ".".join(str(p) for p in loc[2:]) or "(route)"
+            where = f"route '{names[loc[1]]}', field {rest}"
+        lines.append(f"  - {where}: {err['msg']}")
+    return "\n".join(lines)

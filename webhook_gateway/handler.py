@@ -1,0 +1,113 @@
+"""One webhook route's endpoint: verify, parse, derive ids, hand to Temporal, answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from webhook_gateway.body import check_media_type, parse_body, read_body
+from webhook_gateway.config import Route
+from webhook_gateway.dispatch import Ack, Dispatcher, Reply
+from webhook_gateway.errors import GatewayError
+from webhook_gateway.event import WebhookEvent
+from webhook_gateway.ids import extract_id
+from webhook_gateway.problem import error_response
+from webhook_gateway.verifiers import SignedRequest, Verifier
+
+log = logging.getLogger("hooktide.gateway")
+
+
+class WebhookEndpoint:
+    def __init__(self, route: Route, verifier: Verifier) -> None:
+        self.route = route
+        self.verifier = verifier
+        self.forwarded = route.forwarded_headers() - verifier.secret_headers
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        delivery_id: str | None = None
+        workflow_id: str | None = None
+        try:
+            event, workflow_id = await self._event(request)
+            delivery_id = event.delivery_id
+            dispatcher: Dispatcher = request.app.state.dispatcher
+            outcome = await dispatcher.dispatch(self.route, event, workflow_id)
+            response = self._answer(request, outcome)
+            status = "duplicate" if isinstance(outcome, Ack) and outcome.duplicate else "accepted"
+        except GatewayError as exc:
+            response = error_response(exc, instance=request.url.path)
+            status = exc.slug
+        log.info(
+            "route=%s delivery_id=%s workflow_id=%s outcome=%s status=%d latency_ms=%.1f",
+            self.route.name,
+            delivery_id,
+            workflow_id,
+            status,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    async def _event(self, request: Request) -> tuple[WebhookEvent, str]:
+        route = self.route
+        media = check_media_type(request.headers.get("content-type"), route.content_types)
+        raw = await read_body(request, route.max_body_bytes)
+        path_params = {k: str(v) for k, v in request.path_params.items()}
+        self.verifier.verify(
+            SignedRequest(
+                method=request.method,
+                url=str(request.url),
+                headers=request.headers,
+                body=raw,
+                client_ip=request.client.host if request.client else None,
+                path_params=path_params,
+            )
+        )
+        # Everything below runs on verified input only.
+        body, raw_body = parse_body(media, raw)
+        sources = {"headers": request.headers, "path_params": path_params, "body": body}
+        delivery_id = extract_id(route.delivery_id, what="delivery id", **sources)
+        workflow_id = extract_id(
+            route.workflow_id_rule, what="workflow id", default=delivery_id, **sources
+        )
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            query.setdefault(key, []).append(value)
+        event = WebhookEvent(
+            route=route.name,
+            delivery_id=delivery_id,
+            received_at=datetime.now(UTC),
+            method=request.method,
+            path_params=path_params,
+            query=query,
+            headers={k: v for k, v in request.headers.items() if k in self.forwarded},
+            content_type=media or None,
+            body=body,
+            raw_body=raw_body,
+        )
+        return event, workflow_id
+
+    def _answer(self, request: Request, outcome: Ack | Reply) -> Response:
+        if isinstance(outcome, Ack):
+            return JSONResponse(_ack_json(outcome), status_code=202)
+        if outcome.reply is None:
+            query = urlencode({"route": self.route.name, "workflow_id": outcome.ack.workflow_id})
+            status_url = f"/deliveries/{outcome.ack.delivery_id}?{query}"
+            body = {**_ack_json(outcome.ack), "status_url": status_url, "reply": "pending"}
+            return JSONResponse(body, status_code=202, headers={"Location": status_url})
+        reply = outcome.reply
+        return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+def _ack_json(ack: Ack) -> dict[str, object]:
+    return {
+        "delivery_id": ack.delivery_id,
+        "workflow_id": ack.workflow_id,
+        "run_id": ack.run_id,
+        "duplicate": ack.duplicate,
+    }

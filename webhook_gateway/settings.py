@@ -1,0 +1,60 @@
+"""Process settings, from the environment (and an optional `.env`): one class for gateway,
+worker and CLI alike, so every deployment is configured by the same variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TASK_QUEUE = "hooktide"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    config_path: Path = Field(
+        default=Path("hooktide.yaml"), validation_alias=AliasChoices("HOOKTIDE_CONFIG")
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOOKTIDE_HOST"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("HOOKTIDE_PORT"))
+    operator_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_OPERATOR_TOKEN")
+    )
+    public_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_PUBLIC_URL")
+    )
+
+    temporal_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = Field(
+        default="default", validation_alias=AliasChoices("TEMPORAL_NAMESPACE")
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_API_KEY")
+    )
+    temporal_tls: bool = Field(default=False, validation_alias=AliasChoices("TEMPORAL_TLS"))
+    temporal_tls_cert: Path | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_CERT_PATH")
+    )
+    temporal_tls_key: Path | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_KEY_PATH")
+    )
+    temporal_tls_ca: Path | None = Field(
+        default=None, validation_alias=AliasChoices("TEMPORAL_TLS_SERVER_CA_CERT_PATH")
+    )
+    temporal_rpc_timeout: float = Field(
+        default=2.0, gt=0, le=30, validation_alias=AliasChoices("HOOKTIDE_TEMPORAL_RPC_TIMEOUT")
+    )
+    retry_after_seconds: int = Field(
+        default=5, ge=1, le=3600, validation_alias=AliasChoices("HOOKTIDE_RETRY_AFTER")
+    )
+    task_queue: str = Field(
+        default=DEFAULT_TASK_QUEUE, validation_alias=AliasChoices("HOOKTIDE_TASK_QUEUE")
+    )
+
+    @property
+    def target(self) -> str:
+        return self.temporal_address or "127.0.0.1:7233"

@@ -1,0 +1,69 @@
+"""The Hooktide worker: runs every workflow and activity; stops cleanly on SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.orders import validate_order
+from webhook_gateway.settings import Settings
+from webhook_gateway.temporal_client import connect
+from workflows.order import OrderWorkflow
+from workflows.ticket import TicketWorkflow
+
+WORKFLOWS: Sequence[type] = [OrderWorkflow, TicketWorkflow]
+ACTIVITIES: Sequence[Callable[..., Any]] = [validate_order]
+
+log = logging.getLogger("hooktide.worker")
+
+
+def build_worker(client: Client, task_queue: str) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=ACTIVITIES,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run(settings: Settings) -> None:
+    client = await _connect_with_retry(settings)
+    worker = build_worker(client, settings.task_queue)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker polling task queue %r on %s", settings.task_queue, settings.target)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping: letting running activities finish")
+    log.info("worker stopped")
+
+
+async def _connect_with_retry(settings: Settings, attempts: int = 30) -> Client:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await connect(settings)
+        except RuntimeError as exc:
+            if attempt == attempts:
+                raise
+            log.warning("Temporal at %s not reachable yet (%s); retrying", settings.target, exc)
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    asyncio.run(run(Settings()))
+
+
+if __name__ == "__main__":
+    main()
