@@ -1,0 +1,67 @@
+"""Real servers for the suite: Temporal's dev server (SQLite file) and time-skipping server,
+both from PyPI packages, plus a real worker. Nothing here reaches beyond 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.support.net import free_port
+from tests.support.signing import ORDERS_SECRET
+from webhook_gateway.devserver import TemporalDevServer
+from worker import build_worker
+
+os.environ.setdefault("TEST_ORDERS_SECRET", ORDERS_SECRET)
+
+
+def _test_server_path() -> str:
+    beside = Path(sys.executable).parent / "temporal-test-server"
+    found = str(beside) if beside.exists() else shutil.which("temporal-test-server")
+    if not found:
+        raise RuntimeError("temporal-test-server is missing: run 'make test' to install it")
+    return found
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDevServer]:
+    """One dev server on a SQLite file for the whole session (headless, free port)."""
+    db = tmp_path_factory.mktemp("temporal") / "temporal.db"
+    server = TemporalDevServer(db_file=db, port=free_port(), ui_port=None)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def client(dev_server: TemporalDevServer) -> Client:
+    await dev_server.wait_ready()
+    return await Client.connect(dev_server.address, data_converter=pydantic_data_converter)
+
+
+@pytest.fixture(scope="session")
+async def task_queue(client: Client) -> AsyncIterator[str]:
+    """A task queue of this session's own, served by a real worker with every workflow."""
+    queue = f"hooktide-test-{uuid.uuid4().hex[:8]}"
+    worker: Worker = build_worker(client, queue)
+    async with worker:
+        yield queue
+
+
+@pytest.fixture(scope="session")
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_test_server_path(),
+        data_converter=pydantic_data_converter,
+    )
+    async with env:
+        yield env
