@@ -309,7 +309,8 @@ async def test_update_without_worker_reply_in_time_is_503(
     config = parse_config(
         {
             "routes": [
-                config.route("replies").model_copy(update={"reply_timeout_seconds": 1.0})
+                config.route("replies")
+                .model_copy(update={"reply_timeout_seconds": 1.0})
                 .model_dump(mode="json")
             ]
         }
