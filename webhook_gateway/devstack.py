@@ -21,8 +21,6 @@ from webhook_gateway.devserver import TemporalDevServer
 from webhook_gateway.routes_table import routes_table
 from webhook_gateway.settings import Settings
 
-STATE_DIR = Path(".hooktide")
-
 #: Local development values only; any variable already set in the environment wins.
 DEV_ENV = {
     "HOOKTIDE_ORDERS_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LW9yZGVycy1zZWNyZXQ=",
@@ -72,7 +70,8 @@ async def run_stack() -> int:
     os.environ.update(dev_values)
     settings = Settings()
     config = load_config(settings.config_path)
-    STATE_DIR.mkdir(exist_ok=True)
+    state = settings.state_dir
+    state.mkdir(parents=True, exist_ok=True)
 
     server: TemporalDevServer | None = None
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -82,16 +81,21 @@ async def run_stack() -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         if settings.temporal_address is None:
-            with (STATE_DIR / "temporal.log").open("ab") as log:
-                server = TemporalDevServer(db_file=STATE_DIR / "temporal.db", log=log)
+            with (state / "temporal.log").open("ab") as log:
+                server = TemporalDevServer(
+                    db_file=state / "temporal.db",
+                    port=settings.dev_temporal_port,
+                    ui_port=settings.dev_ui_port,
+                    log=log,
+                )
                 server.start()
             print(f"Temporal dev server starting on {server.address} ...", flush=True)
             await server.wait_ready()
             env["TEMPORAL_ADDRESS"] = server.address
-        worker = _spawn([sys.executable, "-m", "worker"], env, STATE_DIR / "worker.log")
+        worker = _spawn([sys.executable, "-m", "worker"], env, state / "worker.log")
         children.append(("worker", worker))
         gateway = _spawn(
-            [sys.executable, "-m", "webhook_gateway", "gateway"], env, STATE_DIR / "gateway.log"
+            [sys.executable, "-m", "webhook_gateway", "gateway"], env, state / "gateway.log"
         )
         children.append(("gateway", gateway))
         base = f"http://{settings.host}:{settings.port}"
@@ -106,7 +110,7 @@ async def run_stack() -> int:
         while not stop.is_set():
             for name, proc in children:
                 if proc.poll() is not None:
-                    print(f"{name} exited with code {proc.returncode}; see {STATE_DIR}/{name}.log")
+                    print(f"{name} exited with code {proc.returncode}; see {state}/{name}.log")
                     stop.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
@@ -139,7 +143,7 @@ def _banner(
         lines.append(f"  web ui       {server.ui_url}")
     lines += [
         f"  operator     {base}/readyz, {base}/deliveries/<delivery-id>",
-        f"  logs         {STATE_DIR}/*.log",
+        f"  logs         {settings.state_dir}/*.log",
         "",
     ]
     print("\n".join(lines), flush=True)

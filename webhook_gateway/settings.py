@@ -55,6 +55,19 @@ class Settings(BaseSettings):
         default=DEFAULT_TASK_QUEUE, validation_alias=AliasChoices("HOOKTIDE_TASK_QUEUE")
     )
 
+    # `hooktide run` only: where the embedded dev server listens and keeps its files.
+    state_dir: Path = Field(
+        default=Path(".hooktide"), validation_alias=AliasChoices("HOOKTIDE_STATE_DIR")
+    )
+    dev_temporal_port: int = Field(
+        default=7233, validation_alias=AliasChoices("HOOKTIDE_DEV_TEMPORAL_PORT")
+    )
+    dev_ui_port: int = Field(default=8233, validation_alias=AliasChoices("HOOKTIDE_DEV_UI_PORT"))
+    #: CIDRs outbound HTTP may reach despite the SSRF guard, e.g. "127.0.0.0/8,::1/128".
+    outbound_allow: str = Field(
+        default="", validation_alias=AliasChoices("HOOKTIDE_OUTBOUND_ALLOW")
+    )
+
     @property
     def target(self) -> str:
         return self.temporal_address or "127.0.0.1:7233"
