@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean lock
+.PHONY: run test lint bench faults clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/ack_latency.py
+
+faults: $(STAMP)
+	$(BIN)/python -m faults.harness
 
 # Re-pin every dependency after changing pyproject.toml.
 lock: $(STAMP)

@@ -1,0 +1,202 @@
+"""`make faults`: bounded load against the real local stack while one part is killed -9.
+
+For each scenario (gateway, worker, Temporal dev server) a fresh stack is started, N signed
+webhooks with unique delivery ids are sent by C concurrent senders that retry on 503 and
+connection errors, the part is killed once about a third of them are acknowledged, left down,
+restarted, and afterwards every acknowledged delivery is checked against Temporal.
+
+    .venv/bin/python -m faults.harness [--deliveries 5000] [--concurrency 16] [--down 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+
+from faults.sender import SenderStats, send_all
+from faults.stack import Stack
+
+SECRET = "whsec_ZmF1bHQtaW5qZWN0aW9uLWhhcm5lc3Mtc2VjcmV0"  # noqa: S105 (a test-only secret)
+TARGETS = ("gateway", "worker", "temporal")
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results" / "faults.json"
+
+
+@dataclass
+class ScenarioResult:
+    scenario: str
+    sent: int
+    acked: int
+    duplicate_answers: int
+    retried: int
+    lost: int
+    duplicated: int
+    not_completed: int
+    never_acked: int
+    unexpected_5xx: int
+    statuses: dict[str, int]
+    transport_errors: dict[str, int]
+    down_seconds: float
+    time_to_recover_s: float | None
+    drain_s: float
+    elapsed_s: float
+
+
+async def _status(client: Client, workflow_id: str) -> WorkflowExecutionStatus | None:
+    try:
+        return (await client.get_workflow_handle(workflow_id).describe()).status
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+async def _check(client: Client, acked: set[str], *, drain_deadline: float) -> tuple[int, int]:
+    """(lost, not completed): every acked delivery must have a workflow that completes."""
+    pending = {f"order-{d}" for d in acked}
+    lost: set[str] = set()
+    sem = asyncio.Semaphore(16)
+
+    async def one(wid: str) -> tuple[str, WorkflowExecutionStatus | None]:
+        async with sem:
+            return wid, await _status(client, wid)
+
+    while pending and time.monotonic() < drain_deadline:
+        results = await asyncio.gather(*(one(w) for w in pending))
+        lost = {wid for wid, status in results if status is None}
+        pending = {wid for wid, status in results if status != WorkflowExecutionStatus.COMPLETED}
+        pending -= lost
+        if pending:
+            await asyncio.sleep(1.0)
+    return len(lost), len(pending)
+
+
+async def _duplicates(client: Client, task_queue: str) -> int:
+    runs: Counter[str] = Counter()
+    async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'"):
+        runs[wf.id] += 1
+    return sum(1 for count in runs.values() if count > 1)
+
+
+async def run_scenario(
+    target: str, *, deliveries: int, concurrency: int, down: float, budget: float = 900.0
+) -> ScenarioResult:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"hooktide-faults-{target}-") as tmp:
+        queue = f"faults-{target}-{uuid.uuid4().hex[:6]}"
+        stack = Stack(Path(tmp), secret=SECRET, task_queue=queue)
+        await stack.start()
+        try:
+            ids = [f"{target}-{uuid.uuid4().hex[:12]}-{i}" for i in range(deliveries)]
+            stats = SenderStats()
+            sending = asyncio.create_task(
+                send_all(
+                    stack.url + "/webhooks/orders", SECRET, ids, stats,
+                    concurrency=concurrency, deadline=started + budget,
+                )
+            )  # fmt: skip
+            while len(stats.acked) < deliveries // 3 and not sending.done():  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            stack.kill(target)
+            await asyncio.sleep(down)
+            restarted_at = time.monotonic()
+            await stack.restart(target)
+            await sending
+            after = [t for t in stats.ack_times if t >= restarted_at]
+            recover = round(min(after) - restarted_at, 3) if after else None
+            drain_started = time.monotonic()
+            client = await Client.connect(
+                stack.temporal.address, data_converter=pydantic_data_converter
+            )
+            lost, not_completed = await _check(
+                client, stats.acked, drain_deadline=drain_started + 300
+            )
+            drain = time.monotonic() - drain_started
+            duplicated = await _duplicates(client, queue)
+        finally:
+            stack.stop()
+    five_xx = sum(n for code, n in stats.statuses.items() if code >= 500 and code != 503)
+    return ScenarioResult(
+        scenario=f"kill -9 {target}",
+        sent=stats.sent,
+        acked=len(stats.acked),
+        duplicate_answers=stats.duplicate_acks,
+        retried=stats.retries,
+        lost=lost,
+        duplicated=duplicated,
+        not_completed=not_completed,
+        never_acked=len(stats.gave_up),
+        unexpected_5xx=five_xx,
+        statuses={str(k): v for k, v in sorted(stats.statuses.items())},
+        transport_errors=dict(stats.transport_errors),
+        down_seconds=down,
+        time_to_recover_s=recover,
+        drain_s=round(drain, 2),
+        elapsed_s=round(time.monotonic() - started, 1),
+    )
+
+
+def table(results: list[ScenarioResult]) -> str:
+    head = (
+        "| scenario | sent | acked | retried | lost | duplicated | not completed | "
+        "5xx other than 503 | statuses seen | time to recover (s) |"
+    )
+    lines = [head, "|" + "---|" * 10]
+    for r in results:
+        statuses = ", ".join(f"{k} x{v}" for k, v in r.statuses.items())
+        errors = ", ".join(f"{k} x{v}" for k, v in r.transport_errors.items())
+        seen = statuses + (f"; {errors}" if errors else "")
+        lines.append(
+            f"| {r.scenario} | {r.sent} | {r.acked} | {r.retried} | {r.lost} | {r.duplicated} "
+            f"| {r.not_completed} | {r.unexpected_5xx} | {seen} | {r.time_to_recover_s} |"
+        )
+    return "\n".join(lines)
+
+
+async def main(deliveries: int, concurrency: int, down: float, targets: list[str]) -> int:
+    results = []
+    for target in targets:
+        print(f"scenario: kill -9 {target} ({deliveries} deliveries) ...", flush=True)
+        results.append(
+            await run_scenario(target, deliveries=deliveries, concurrency=concurrency, down=down)
+        )
+    print(table(results))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "deliveries": deliveries,
+                "concurrency": concurrency,
+                "results": [asdict(r) for r in results],
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    bad = [r for r in results if r.lost or r.duplicated or r.not_completed or r.unexpected_5xx]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Kill parts of the stack under load.")
+    parser.add_argument("--deliveries", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--down", type=float, default=3.0, help="seconds each part stays down")
+    parser.add_argument("--only", choices=TARGETS, action="append")
+    args = parser.parse_args()
+    raise SystemExit(
+        asyncio.run(main(args.deliveries, args.concurrency, args.down, args.only or list(TARGETS)))
+    )
