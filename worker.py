@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -18,8 +20,13 @@ from webhook_gateway.temporal_client import connect
 from workflows.order import OrderWorkflow
 from workflows.ticket import TicketWorkflow
 
-WORKFLOWS: Sequence[type] = [OrderWorkflow, TicketWorkflow]
-ACTIVITIES: Sequence[Callable[..., Any]] = [validate_order]
+WORKFLOWS: Sequence[type] = [
+    OrderWorkflow,
+    TicketWorkflow,
+]
+ACTIVITIES: Sequence[Callable[..., Any]] = [
+    validate_order,
+]
 
 log = logging.getLogger("hooktide.worker")
 
@@ -63,6 +70,20 @@ async def _connect_with_retry(settings: Settings, attempts: int = 30) -> Client:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     asyncio.run(run(Settings()))
+    exit_now(0)
+
+
+def exit_now(code: int) -> None:
+    """Exit without interpreter teardown, once everything has shut down cleanly.
+
+    The SDK's Rust threads can outlive the event loop and abort the process while Python
+    finalizes (sdk-python issue #300: "PyGILState_Release ... must be current"). Nothing is
+    left to clean up at this point, so skip the teardown rather than risk a SIGABRT.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

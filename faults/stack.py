@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -28,10 +29,19 @@ def free_port() -> int:
 class Stack:
     """Temporal dev server (SQLite file), one worker process, one gateway process."""
 
-    def __init__(self, workdir: Path, *, secret: str, task_queue: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        secret: str,
+        task_queue: str,
+        route: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
+        self._temporal_log = (workdir / "temporal.log").open("ab")
         self.temporal = TemporalDevServer(
-            db_file=workdir / "temporal.db", port=free_port(), ui_port=None
+            db_file=workdir / "temporal.db", port=free_port(), ui_port=None, log=self._temporal_log
         )
         self.port = free_port()
         self.task_queue = task_queue
@@ -48,17 +58,22 @@ class Stack:
                         "secret": {"env": "HOOKTIDE_ORDERS_SECRET"},
                     },
                 }
+                | (route or {})
             }
         }
         config_file = workdir / "hooktide.yaml"
         config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")} | {
-            "TEMPORAL_ADDRESS": self.temporal.address,
-            "HOOKTIDE_CONFIG": str(config_file),
-            "HOOKTIDE_PORT": str(self.port),
-            "HOOKTIDE_ORDERS_SECRET": secret,
-            "HOOKTIDE_TASK_QUEUE": task_queue,
-        }
+        self.env = (
+            {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")}
+            | {
+                "TEMPORAL_ADDRESS": self.temporal.address,
+                "HOOKTIDE_CONFIG": str(config_file),
+                "HOOKTIDE_PORT": str(self.port),
+                "HOOKTIDE_ORDERS_SECRET": secret,
+                "HOOKTIDE_TASK_QUEUE": task_queue,
+            }
+            | (env or {})
+        )
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
@@ -90,6 +105,14 @@ class Stack:
                 await asyncio.sleep(0.1)
         raise TimeoutError("gateway did not come up")
 
+    def rss_kib(self, name: str = "gateway") -> int:
+        """Resident memory of a process, from /proc (Linux)."""
+        status = Path(f"/proc/{self.procs[name].pid}/status").read_text(encoding="utf-8")
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("VmRSS not found")
+
     def kill(self, name: str) -> None:
         if name == "temporal":
             self.temporal.stop(kill=True)
@@ -117,3 +140,4 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
         self.temporal.stop()
+        self._temporal_log.close()

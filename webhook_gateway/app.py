@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from temporalio.client import Client
 
 from webhook_gateway import operator
+from webhook_gateway.client_ip import ProxyTrust
 from webhook_gateway.config import HooktideConfig, load_config
 from webhook_gateway.dispatch import Dispatcher
+from webhook_gateway.drain import Drain, DrainMiddleware
 from webhook_gateway.errors import GatewayError, MethodNotAllowed, RouteNotFound
 from webhook_gateway.handler import WebhookEndpoint
+from webhook_gateway.openapi import openapi_document
 from webhook_gateway.problem import error_response, problem_response
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
@@ -38,9 +42,11 @@ def create_app(
         Route("/healthz", operator.healthz, methods=["GET"]),
         Route("/readyz", operator.readyz, methods=["GET"]),
         Route("/deliveries/{delivery_id}", operator.delivery, methods=["GET"]),
+        Route("/openapi.json", _openapi(config), methods=["GET"]),
     ]
+    proxies = ProxyTrust.from_setting(settings.trusted_proxies, header=settings.forwarded_header)
     for route in config.routes:
-        endpoint = WebhookEndpoint(route, route.verifier.build(route.name))
+        endpoint = WebhookEndpoint(route, route.verifier.build(route.name), proxies=proxies)
         routes.append(Route(route.path, endpoint.handle, methods=route.methods, name=route.name))
 
     @asynccontextmanager
@@ -53,8 +59,12 @@ def create_app(
         )
         yield
 
+    drain = Drain()
     app = Starlette(
         routes=routes,
+        middleware=[
+            Middleware(DrainMiddleware, drain=drain, retry_after=settings.retry_after_seconds)
+        ],
         exception_handlers={
             GatewayError: _gateway_error,
             HTTPException: _http_error,
@@ -64,8 +74,18 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.drain = drain
     app.state.config = config
     return app
+
+
+def _openapi(config: HooktideConfig) -> Callable[[Request], Awaitable[Response]]:
+    document = openapi_document(config)
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(document)
+
+    return endpoint
 
 
 async def _gateway_error(request: Request, exc: Exception) -> Response:

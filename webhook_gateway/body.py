@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from webhook_gateway.errors import BodyTooLarge, MalformedBody, UnsupportedMediaType
+from webhook_gateway.errors import BodyTimeout, BodyTooLarge, MalformedBody, UnsupportedMediaType
 
 
 def media_type(content_type: str | None) -> str:
@@ -25,8 +26,11 @@ def check_media_type(content_type: str | None, accepted: list[str]) -> str:
     )
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, counted while it streams in: Content-Length is a hint, not a promise."""
+async def read_body(request: Request, limit: int, *, timeout: float = 10.0) -> bytes:
+    """The whole body, counted while it streams in: Content-Length is a hint, not a promise.
+
+    The whole body must arrive within `timeout` seconds, so a slow sender cannot hold a
+    connection (and its buffer) open for ever."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isascii() or not declared.isdigit():
@@ -35,11 +39,15 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge(f"The body is {declared} bytes; this route accepts at most {limit}.")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"The body exceeds this route's limit of {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge(f"The body exceeds this route's limit of {limit} bytes.")
+                chunks.append(chunk)
+    except TimeoutError as exc:
+        raise BodyTimeout(f"The body did not arrive within {timeout:g} s.") from exc
     return b"".join(chunks)
 
 

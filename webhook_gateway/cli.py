@@ -23,21 +23,19 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def _gateway(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from webhook_gateway.app import create_app
+    from webhook_gateway.server import serve
+    from worker import exit_now
 
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     settings = Settings()
-    app = create_app(settings)
-    uvicorn.run(
-        app,
+    serve(
+        create_app(settings),
         host=settings.host,
         port=settings.port,
-        timeout_graceful_shutdown=10,
-        access_log=False,
-        log_level="info",
+        drain_seconds=settings.drain_seconds,
     )
+    exit_now(0)
     return 0
 
 

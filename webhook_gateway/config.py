@@ -6,12 +6,13 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import jmespath
-import jmespath.exceptions
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from webhook_gateway.client_ip import parse_networks
 from webhook_gateway.errors import ConfigError
+from webhook_gateway.id_rule import IdRule as IdRule  # re-exported: ids.py, tests
+from webhook_gateway.rate_limit import RateLimitConfig
 from webhook_gateway.verifiers import VerifierConfig
 
 Mode = Literal["start", "signal", "signal_with_start", "update"]
@@ -20,44 +21,6 @@ RESERVED_PREFIXES = ("/healthz", "/readyz", "/deliveries", "/openapi.json", "/me
 NEVER_FORWARDED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 DEFAULT_FORWARDED = ("content-type", "user-agent")
 PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
-
-
-class IdRule(BaseModel):
-    """Where an id comes from: one of a header, a JMESPath over the JSON body, a path param.
-
-    For `workflow_id`, naming none of them means "the delivery id"; `prefix` is prepended.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    header: str | None = None
-    jmespath: str | None = None
-    path_param: str | None = None
-    prefix: str = ""
-
-    @field_validator("header")
-    @classmethod
-    def _lower(cls, value: str | None) -> str | None:
-        return value.lower() if value else value
-
-    @field_validator("jmespath")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                jmespath.compile(value)
-            except jmespath.exceptions.JMESPathError as exc:
-                raise ValueError(f"not a valid JMESPath expression: {exc}") from exc
-        return value
-
-    @model_validator(mode="after")
-    def _at_most_one(self) -> IdRule:
-        if len(self.sources()) > 1:
-            raise ValueError("name only one of 'header', 'jmespath', 'path_param'")
-        return self
-
-    def sources(self) -> list[str]:
-        return [k for k in ("header", "jmespath", "path_param") if getattr(self, k) is not None]
 
 
 class Route(BaseModel):
@@ -69,7 +32,7 @@ class Route(BaseModel):
     mode: Mode = "start"
     workflow: str
     task_queue: str = "hooktide"
-    delivery_id: IdRule
+    delivery_id: IdRule | None = None  # None: the verifier's sender default
     workflow_id: IdRule | None = None
     signal: str = "webhook"
     update: str = "webhook"
@@ -78,6 +41,8 @@ class Route(BaseModel):
     max_body_bytes: int = Field(default=1_048_576, ge=1, le=64 * 1_048_576)
     content_types: list[str] = Field(default_factory=lambda: ["application/json"])
     forward_headers: list[str] = Field(default_factory=list)
+    allow_ips: list[str] = Field(default_factory=list)
+    rate_limit: RateLimitConfig | None = None
 
     @field_validator("path")
     @classmethod
@@ -102,6 +67,11 @@ class Route(BaseModel):
     def _lower_list(cls, value: list[str]) -> list[str]:
         return [v.strip().lower() for v in value]
 
+    @field_validator("allow_ips")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [str(n) for n in parse_networks(value, what="allow_ips")]
+
     @model_validator(mode="after")
     def _consistent(self) -> Route:
         params = set(PARAM.findall(self.path))
@@ -112,8 +82,13 @@ class Route(BaseModel):
                     f"{field_name}.path_param '{rule.path_param}' is not a parameter of path "
                     f"'{self.path}' (it has: {sorted(params) or 'none'})"
                 )
-        if not self.delivery_id.sources():
+        if self.delivery_id is not None and not self.delivery_id.sources():
             raise ValueError("delivery_id must name a 'header', 'jmespath' or 'path_param'")
+        if self.delivery_id is None and self.verifier.default_delivery_id() is None:
+            raise ValueError(
+                f"route '{self.name}': field delivery_id is missing, and verifier type "
+                f"'{self.verifier.type}' has no default; set delivery_id: {{header: ...}}"
+            )
         if self.mode != "start" and (self.workflow_id is None or not self.workflow_id.sources()):
             raise ValueError(
                 f"mode '{self.mode}' needs workflow_id with a 'header', 'jmespath' or "
@@ -125,13 +100,20 @@ class Route(BaseModel):
         return self
 
     @property
+    def delivery_id_rule(self) -> IdRule:
+        """The configured delivery id, else the sender's default (`webhook-id`, ...)."""
+        rule = self.delivery_id or self.verifier.default_delivery_id()
+        assert rule is not None  # _consistent refuses a route with neither
+        return rule
+
+    @property
     def workflow_id_rule(self) -> IdRule:
         return self.workflow_id or IdRule(prefix=f"{self.name}-")
 
     def forwarded_headers(self) -> frozenset[str]:
         names = set(DEFAULT_FORWARDED) | set(self.forward_headers)
-        if self.delivery_id.header:
-            names.add(self.delivery_id.header)
+        if self.delivery_id_rule.header:
+            names.add(self.delivery_id_rule.header)
         return frozenset(names - NEVER_FORWARDED)
 
 

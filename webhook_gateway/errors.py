@@ -10,8 +10,10 @@
     │   ├── UnprocessableEvent        422
     │   ├── VerificationFailed        401
     │   ├── Forbidden                 403
+    │   ├── TooManyRequests           429 + Retry-After
     │   ├── WorkflowNotFound          404
     │   └── UpdateRejected            422
+    │   └── BodyTimeout               408
     ├── BadWorkflowReply              502
     └── TemporalUnavailable           503 + Retry-After
 
@@ -70,6 +72,14 @@ class BodyTooLarge(RequestRejected):
     title = "Request body too large"
 
 
+class BodyTimeout(RequestRejected):
+    """The body did not arrive in time (a stalled or deliberately slow sender)."""
+
+    status = 408
+    slug = "body-timeout"
+    title = "Request body timeout"
+
+
 class UnsupportedMediaType(RequestRejected):
     """The Content-Type is not one the route accepts."""
 
@@ -112,6 +122,18 @@ class Forbidden(RequestRejected):
     status = 403
     slug = "forbidden"
     title = "Forbidden"
+
+
+class TooManyRequests(RequestRejected):
+    """The route's rate limit is spent; the sender should retry after `Retry-After`."""
+
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
 
 
 class WorkflowNotFound(RequestRejected):

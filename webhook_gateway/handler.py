@@ -10,38 +10,62 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from webhook_gateway.allowlist import IpAllowlist
 from webhook_gateway.body import check_media_type, parse_body, read_body
+from webhook_gateway.client_ip import ProxyTrust, parse_networks
 from webhook_gateway.config import Route
 from webhook_gateway.dispatch import Ack, Dispatcher, Reply
-from webhook_gateway.errors import GatewayError
+from webhook_gateway.errors import Forbidden, GatewayError, TooManyRequests, VerificationFailed
 from webhook_gateway.event import WebhookEvent
 from webhook_gateway.ids import extract_id
 from webhook_gateway.problem import error_response
-from webhook_gateway.verifiers import SignedRequest, Verifier
+from webhook_gateway.rate_limit import RateLimiter
+from webhook_gateway.verifiers import Responder, SignedRequest, Verifier
 
 log = logging.getLogger("hooktide.gateway")
 
 
 class WebhookEndpoint:
-    def __init__(self, route: Route, verifier: Verifier) -> None:
+    def __init__(
+        self, route: Route, verifier: Verifier, *, proxies: ProxyTrust | None = None
+    ) -> None:
         self.route = route
         self.verifier = verifier
+        self.responder = verifier if isinstance(verifier, Responder) else None
         self.forwarded = route.forwarded_headers() - verifier.secret_headers
+        self.proxies = proxies or ProxyTrust()
+        self.allowlist = IpAllowlist(parse_networks(route.allow_ips, what="allow_ips"))
+        self.limiter = RateLimiter(route.rate_limit) if route.rate_limit else None
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         delivery_id: str | None = None
         workflow_id: str | None = None
+        peer = request.client.host if request.client else None
+        client_ip = self.proxies.client_ip(peer, request.headers)
         try:
-            event, workflow_id = await self._event(request)
-            delivery_id = event.delivery_id
-            dispatcher: Dispatcher = request.app.state.dispatcher
-            outcome = await dispatcher.dispatch(self.route, event, workflow_id)
-            response = self._answer(request, outcome)
-            status = "duplicate" if isinstance(outcome, Ack) and outcome.duplicate else "accepted"
+            signed, media = await self._verified(request, peer, client_ip)
+            early = self.responder.respond(signed) if self.responder else None
+            if early is not None:
+                response, status = early, "answered-by-verifier"
+            else:
+                event, workflow_id = self._event(request, signed, media)
+                delivery_id = event.delivery_id
+                dispatcher: Dispatcher = request.app.state.dispatcher
+                outcome = await dispatcher.dispatch(self.route, event, workflow_id)
+                response = self._answer(request, outcome)
+                duplicate = isinstance(outcome, Ack) and outcome.duplicate
+                status = "duplicate" if duplicate else "accepted"
         except GatewayError as exc:
             response = error_response(exc, instance=request.url.path)
             status = exc.slug
+            if isinstance(exc, VerificationFailed | Forbidden | TooManyRequests):
+                log.warning(
+                    "route=%s rejected reason=%s client_ip=%s",
+                    self.route.name,
+                    exc.slug,
+                    client_ip,
+                )
         log.info(
             "route=%s delivery_id=%s workflow_id=%s outcome=%s status=%d latency_ms=%.1f",
             self.route.name,
@@ -53,25 +77,38 @@ class WebhookEndpoint:
         )
         return response
 
-    async def _event(self, request: Request) -> tuple[WebhookEvent, str]:
+    async def _verified(
+        self, request: Request, peer: str | None, client_ip: str | None
+    ) -> tuple[SignedRequest, str]:
+        """Allowlist (403), rate limit (429), then the verifier (401); nothing before trusted."""
         route = self.route
+        self.allowlist.check(client_ip)
+        if self.limiter is not None:
+            self.limiter.check(client_ip)
         media = check_media_type(request.headers.get("content-type"), route.content_types)
-        raw = await read_body(request, route.max_body_bytes)
-        path_params = {k: str(v) for k, v in request.path_params.items()}
-        self.verifier.verify(
-            SignedRequest(
-                method=request.method,
-                url=str(request.url),
-                headers=request.headers,
-                body=raw,
-                client_ip=request.client.host if request.client else None,
-                path_params=path_params,
-            )
+        raw = await read_body(
+            request, route.max_body_bytes, timeout=request.app.state.settings.body_timeout_seconds
         )
-        # Everything below runs on verified input only.
-        body, raw_body = parse_body(media, raw)
+        signed = SignedRequest(
+            method=request.method,
+            url=self.proxies.public_url(request.url, peer, request.headers),
+            headers=request.headers,
+            body=raw,
+            client_ip=client_ip,
+            path_params={k: str(v) for k, v in request.path_params.items()},
+        )
+        self.verifier.verify(signed)
+        return signed, media
+
+    def _event(
+        self, request: Request, signed: SignedRequest, media: str
+    ) -> tuple[WebhookEvent, str]:
+        # Everything here runs on verified input only.
+        route = self.route
+        path_params = signed.path_params
+        body, raw_body = parse_body(media, signed.body)
         sources = {"headers": request.headers, "path_params": path_params, "body": body}
-        delivery_id = extract_id(route.delivery_id, what="delivery id", **sources)
+        delivery_id = extract_id(route.delivery_id_rule, what="delivery id", **sources)
         workflow_id = extract_id(
             route.workflow_id_rule, what="workflow id", default=delivery_id, **sources
         )

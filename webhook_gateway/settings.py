@@ -4,6 +4,7 @@ worker and CLI alike, so every deployment is configured by the same variables.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,13 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(
         default=None, validation_alias=AliasChoices("HOOKTIDE_PUBLIC_URL")
+    )
+    # Peers whose X-Forwarded-For / Forwarded headers are believed: CIDRs, comma-separated.
+    trusted_proxies: str = Field(
+        default="", validation_alias=AliasChoices("HOOKTIDE_TRUSTED_PROXIES")
+    )
+    forwarded_header: Literal["x-forwarded-for", "forwarded"] = Field(
+        default="x-forwarded-for", validation_alias=AliasChoices("HOOKTIDE_FORWARDED_HEADER")
     )
 
     temporal_address: str | None = Field(
@@ -47,6 +55,12 @@ class Settings(BaseSettings):
     )
     temporal_rpc_timeout: float = Field(
         default=2.0, gt=0, le=30, validation_alias=AliasChoices("HOOKTIDE_TEMPORAL_RPC_TIMEOUT")
+    )
+    body_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, validation_alias=AliasChoices("HOOKTIDE_BODY_TIMEOUT")
+    )
+    drain_seconds: float = Field(
+        default=10.0, ge=0, le=600, validation_alias=AliasChoices("HOOKTIDE_DRAIN_SECONDS")
     )
     retry_after_seconds: int = Field(
         default=5, ge=1, le=3600, validation_alias=AliasChoices("HOOKTIDE_RETRY_AFTER")

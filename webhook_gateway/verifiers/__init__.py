@@ -1,7 +1,8 @@
 """Verifiers, one module each; a route picks one by `verifier.type` in the YAML.
 
 Adding a sender: write `verifiers/<name>.py` with a config model (`type: Literal[...]`,
-`build(route) -> Verifier`) and add the config to `VerifierConfig` below.
+`build(route) -> Verifier`, `default_delivery_id() -> IdRule | None`) and add the config
+to `VerifierConfig` below.
 """
 
 from __future__ import annotations
@@ -10,13 +11,36 @@ from typing import Annotated
 
 from pydantic import Field
 
-from webhook_gateway.verifiers.base import SignedRequest, Verifier
+from webhook_gateway.verifiers.api_key import ApiKeyConfig
+from webhook_gateway.verifiers.base import Responder, SignedRequest, Verifier
+from webhook_gateway.verifiers.basic_auth import BasicAuthConfig
+from webhook_gateway.verifiers.bearer import BearerConfig
+from webhook_gateway.verifiers.github import GitHubConfig
+from webhook_gateway.verifiers.hmac_signature import HmacConfig
 from webhook_gateway.verifiers.none import NoVerifierConfig
-from webhook_gateway.verifiers.standard_webhooks import StandardWebhooksConfig
+from webhook_gateway.verifiers.shopify import ShopifyConfig
+from webhook_gateway.verifiers.slack import SlackConfig
+from webhook_gateway.verifiers.standard_webhooks import (
+    StandardWebhooksConfig,
+    StandardWebhooksV1aConfig,
+)
+from webhook_gateway.verifiers.stripe import StripeConfig
+from webhook_gateway.verifiers.twilio import TwilioConfig
 
 VerifierConfig = Annotated[
-    StandardWebhooksConfig | NoVerifierConfig,
+    StandardWebhooksConfig
+    | StandardWebhooksV1aConfig
+    | GitHubConfig
+    | StripeConfig
+    | ShopifyConfig
+    | SlackConfig
+    | TwilioConfig
+    | HmacConfig
+    | BearerConfig
+    | ApiKeyConfig
+    | BasicAuthConfig
+    | NoVerifierConfig,
     Field(discriminator="type"),
 ]
 
-__all__ = ["SignedRequest", "Verifier", "VerifierConfig"]
+__all__ = ["Responder", "SignedRequest", "Verifier", "VerifierConfig"]

@@ -1,16 +1,21 @@
-"""The one interface every verifier implements."""
+"""The one interface every verifier implements, and the optional hook some add."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from starlette.datastructures import Headers
+from starlette.responses import Response
 
 
 @dataclass(frozen=True, kw_only=True)
 class SignedRequest:
-    """What a verifier may look at: the raw bytes as received, before any parsing."""
+    """What a verifier may look at: the raw bytes as received, before any parsing.
+
+    `url` is the URL the sender called: behind a trusted proxy, with the scheme and host
+    the proxy reported (see `client_ip.ProxyTrust.public_url`).
+    """
 
     method: str
     url: str
@@ -27,3 +32,11 @@ class Verifier(Protocol):
     secret_headers: frozenset[str]
 
     def verify(self, request: SignedRequest) -> None: ...
+
+
+@runtime_checkable
+class Responder(Protocol):
+    """Optional: a verifier that answers some *verified* requests itself, starting nothing
+    (Slack's `url_verification` challenge). Returns None for every other request."""
+
+    def respond(self, request: SignedRequest) -> Response | None: ...

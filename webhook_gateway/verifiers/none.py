@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from webhook_gateway.id_rule import IdRule
 from webhook_gateway.verifiers.base import SignedRequest
 
 
@@ -17,6 +18,9 @@ class NoVerifierConfig(BaseModel):
 
     def build(self, route: str) -> NoVerifier:
         return NoVerifier()
+
+    def default_delivery_id(self) -> IdRule | None:
+        return None
 
 
 class NoVerifier:

@@ -1,8 +1,12 @@
-"""Standard Webhooks v1 (HMAC-SHA256): `webhook-id`, `webhook-timestamp`, `webhook-signature`.
+"""Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`.
 
 Signed content is `{id}.{timestamp}.{raw body}`; the signature header is a space-separated
-list of `v1,<base64>` entries (several during a secret rotation; unknown versions skipped).
-Svix's `svix-*` header names are accepted as aliases.
+list of `<version>,<base64>` entries (several during a rotation; unknown versions skipped):
+`v1` is HMAC-SHA256 with a `whsec_` secret, `v1a` is ed25519 checked with a `whpk_` public
+key. Svix's `svix-*` header names are accepted as aliases.
+
+`type: standard_webhooks` takes `secret` (v1) and optionally `public_key` (v1a too);
+`type: standard_webhooks_v1a` takes only `public_key`, for senders that sign with ed25519.
 """
 
 from __future__ import annotations
@@ -15,14 +19,20 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field
 
 from webhook_gateway.errors import ConfigError, VerificationFailed
+from webhook_gateway.id_rule import IdRule
 from webhook_gateway.secrets import SecretSource
+from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import SignedRequest
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
+PUBLIC_KEY_PREFIX = "whpk_"
 MAX_SIGNATURES = 32
+ED25519_SIGNATURE_BYTES = 64
 
 
 class StandardWebhooksConfig(BaseModel):
@@ -30,11 +40,37 @@ class StandardWebhooksConfig(BaseModel):
 
     type: Literal["standard_webhooks"]
     secret: SecretSource
+    public_key: SecretSource | None = None
     tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
 
     def build(self, route: str) -> StandardWebhooksVerifier:
         keys = [decode_secret(s, route=route) for s in self.secret.resolve(route)]
-        return StandardWebhooksVerifier(keys, tolerance_seconds=self.tolerance_seconds)
+        public = self.public_key.resolve(route) if self.public_key else []
+        return StandardWebhooksVerifier(
+            keys,
+            public_keys=[decode_public_key(k, route=route) for k in public],
+            tolerance_seconds=self.tolerance_seconds,
+        )
+
+    def default_delivery_id(self) -> IdRule:
+        return IdRule(header="webhook-id")
+
+
+class StandardWebhooksV1aConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["standard_webhooks_v1a"]
+    public_key: SecretSource
+    tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+
+    def build(self, route: str) -> StandardWebhooksVerifier:
+        public = [decode_public_key(k, route=route) for k in self.public_key.resolve(route)]
+        return StandardWebhooksVerifier(
+            [], public_keys=public, tolerance_seconds=self.tolerance_seconds
+        )
+
+    def default_delivery_id(self) -> IdRule:
+        return IdRule(header="webhook-id")
 
 
 def decode_secret(secret: str, *, route: str) -> bytes:
@@ -53,6 +89,16 @@ def decode_secret(secret: str, *, route: str) -> bytes:
     return key
 
 
+def decode_public_key(text: str, *, route: str) -> Ed25519PublicKey:
+    raw = checks.decode(text.removeprefix(PUBLIC_KEY_PREFIX), "base64")
+    if not text.startswith(PUBLIC_KEY_PREFIX) or raw is None or len(raw) != 32:
+        raise ConfigError(
+            f"Route '{route}': a Standard Webhooks public key must be 'whpk_' followed by "
+            "the base64 of the 32-byte ed25519 public key."
+        )
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
 def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
     """The `v1,<base64>` signature of one message; used by tests and the `send` command."""
     signed = f"{msg_id}.{timestamp}.".encode() + body
@@ -66,12 +112,17 @@ class StandardWebhooksVerifier:
         self,
         keys: list[bytes],
         *,
+        public_keys: list[Ed25519PublicKey] | None = None,
         tolerance_seconds: int = 300,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._keys = keys
+        self._public_keys = public_keys or []
         self._tolerance = tolerance_seconds
         self._clock = clock
+        self._versions = " or ".join(
+            v for v, on in (("'v1,<base64>'", keys), ("'v1a,<base64>'", self._public_keys)) if on
+        )
 
     def verify(self, request: SignedRequest) -> None:
         headers = request.headers
@@ -91,50 +142,48 @@ class StandardWebhooksVerifier:
             raise VerificationFailed(
                 f"Missing required header(s): {', '.join(missing)}.", reason="missing-header"
             )
-        if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
-            raise VerificationFailed(
-                "Header webhook-timestamp must be whole seconds since the Unix epoch.",
-                reason="malformed-header",
+        if len(msg_id) > checks.MAX_HEADER_CHARS or len(sigs) > checks.MAX_HEADER_CHARS:
+            raise checks.malformed(
+                f"Headers webhook-id and webhook-signature may hold at most "
+                f"{checks.MAX_HEADER_CHARS} characters."
             )
-        timestamp = int(stamp)
-        now = self._clock()
-        if timestamp < now - self._tolerance:
-            raise VerificationFailed(
-                f"Header webhook-timestamp is more than {self._tolerance} s in the past; "
-                "sign each attempt with a fresh timestamp.",
-                reason="timestamp-expired",
-            )
-        if timestamp > now + self._tolerance:
-            raise VerificationFailed(
-                f"Header webhook-timestamp is more than {self._tolerance} s in the future; "
-                "check the sender's clock.",
-                reason="timestamp-in-future",
-            )
-        candidates = _v1_signatures(sigs)
-        if not candidates:
-            raise VerificationFailed(
-                "Header webhook-signature holds no 'v1,<base64>' entry.",
-                reason="malformed-header",
-            )
-        signed = f"{msg_id}.{timestamp}.".encode() + request.body
-        for key in self._keys:
-            expected = hmac.new(key, signed, hashlib.sha256).digest()
-            if any(hmac.compare_digest(expected, candidate) for candidate in candidates):
-                return
-        raise VerificationFailed(
-            "No signature in webhook-signature matches the body and a current secret.",
-            reason="bad-signature",
+        timestamp = checks.timestamp(
+            stamp, name="webhook-timestamp", tolerance=self._tolerance, now=self._clock()
+        )
+        v1, v1a = _signatures(sigs)
+        if not (v1 and self._keys) and not (v1a and self._public_keys):
+            raise checks.malformed(f"Header webhook-signature holds no {self._versions} entry.")
+        # Headers arrive decoded as latin-1: encoding back gives the bytes the sender signed.
+        signed = f"{msg_id}.{timestamp}.".encode("latin-1") + request.body
+        expected = (hmac.new(key, signed, hashlib.sha256).digest() for key in self._keys)
+        if (v1 and checks.any_match(expected, v1)) or self._ed25519_match(signed, v1a):
+            return
+        raise checks.bad_signature(
+            "No signature in webhook-signature matches the body and a current key."
         )
 
+    def _ed25519_match(self, signed: bytes, candidates: list[bytes]) -> bool:
+        for key in self._public_keys:
+            for candidate in candidates:
+                try:
+                    key.verify(candidate, signed)
+                except InvalidSignature:
+                    continue
+                return True
+        return False
 
-def _v1_signatures(header: str) -> list[bytes]:
-    found: list[bytes] = []
+
+def _signatures(header: str) -> tuple[list[bytes], list[bytes]]:
+    """(v1 HMACs, v1a ed25519 signatures) in the header; malformed entries are skipped."""
+    v1: list[bytes] = []
+    v1a: list[bytes] = []
     for entry in header.split(" ")[:MAX_SIGNATURES]:
         version, sep, value = entry.partition(",")
-        if not sep or version != "v1":
+        decoded = checks.decode(value, "base64") if sep else None
+        if decoded is None:
             continue
-        try:
-            found.append(base64.b64decode(value, validate=True))
-        except (binascii.Error, ValueError):
-            continue
-    return found
+        if version == "v1":
+            v1.append(decoded)
+        elif version == "v1a" and len(decoded) == ED25519_SIGNATURE_BYTES:
+            v1a.append(decoded)
+    return v1, v1a

@@ -1,0 +1,47 @@
+"""Shopify: `X-Shopify-Hmac-Sha256: <base64 HMAC-SHA256(client secret, body)>`.
+
+No timestamp is signed; exactly-once rests on `X-Shopify-Webhook-Id`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from webhook_gateway.id_rule import IdRule
+from webhook_gateway.secrets import SecretSource
+from webhook_gateway.verifiers import checks
+from webhook_gateway.verifiers.base import SignedRequest
+
+HEADER = "X-Shopify-Hmac-Sha256"
+
+
+class ShopifyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["shopify"]
+    secret: SecretSource
+
+    def build(self, route: str) -> ShopifyVerifier:
+        return ShopifyVerifier(checks.secret_keys(self.secret.resolve(route)))
+
+    def default_delivery_id(self) -> IdRule:
+        return IdRule(header="x-shopify-webhook-id")
+
+
+class ShopifyVerifier:
+    secret_headers: frozenset[str] = frozenset({"x-shopify-hmac-sha256"})
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self._keys = keys
+
+    def verify(self, request: SignedRequest) -> None:
+        given = checks.decode(checks.header(request, HEADER), "base64")
+        if given is None or len(given) != 32:
+            raise checks.malformed(f"Header {HEADER} must be the base64 of a 32-byte HMAC.")
+        expected = (checks.digest(key, request.body) for key in self._keys)
+        if not checks.any_match(expected, [given]):
+            raise checks.bad_signature(
+                f"Header {HEADER} does not match the body and the app's client secret."
+            )

@@ -1,0 +1,89 @@
+"""Slack: `X-Slack-Signature: v0=<hex HMAC-SHA256(signing secret, "v0:{ts}:{body}")>`
+with `X-Slack-Request-Timestamp` inside the tolerance window.
+
+Slack checks a new Events API URL with a signed `url_verification` request and expects
+its `challenge` back; `respond()` answers it (200) so that no workflow is started.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse, Response
+
+from webhook_gateway.id_rule import IdRule
+from webhook_gateway.secrets import SecretSource
+from webhook_gateway.verifiers import checks
+from webhook_gateway.verifiers.base import SignedRequest
+
+SIGNATURE = "X-Slack-Signature"
+TIMESTAMP = "X-Slack-Request-Timestamp"
+PREFIX = "v0="
+MAX_CHALLENGE_BODY = 4096
+
+
+class SlackConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["slack"]
+    secret: SecretSource
+    tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+
+    def build(self, route: str) -> SlackVerifier:
+        keys = checks.secret_keys(self.secret.resolve(route))
+        return SlackVerifier(keys, tolerance_seconds=self.tolerance_seconds)
+
+    def default_delivery_id(self) -> IdRule:
+        return IdRule(jmespath="event_id")
+
+
+class SlackVerifier:
+    secret_headers: frozenset[str] = frozenset({"x-slack-signature"})
+
+    def __init__(
+        self,
+        keys: list[bytes],
+        *,
+        tolerance_seconds: int = 300,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._tolerance = tolerance_seconds
+        self._clock = clock
+
+    def verify(self, request: SignedRequest) -> None:
+        value = checks.header(request, SIGNATURE)
+        stamp = checks.timestamp(
+            checks.header(request, TIMESTAMP),
+            name=TIMESTAMP,
+            tolerance=self._tolerance,
+            now=self._clock(),
+        )
+        given = checks.decode(value.removeprefix(PREFIX), "hex")
+        if not value.startswith(PREFIX) or given is None or len(given) != 32:
+            raise checks.malformed(f"Header {SIGNATURE} must be 'v0=' and 64 hex digits.")
+        signed = f"v0:{stamp}:".encode() + request.body
+        expected = (checks.digest(key, signed) for key in self._keys)
+        if not checks.any_match(expected, [given]):
+            raise checks.bad_signature(
+                f"Header {SIGNATURE} does not match the body, {TIMESTAMP} and the signing secret."
+            )
+
+    def respond(self, request: SignedRequest) -> Response | None:
+        """Slack's URL check, already verified: answer with its challenge, start nothing."""
+        if len(request.body) > MAX_CHALLENGE_BODY or b"url_verification" not in request.body:
+            return None
+        try:
+            payload = json.loads(request.body)
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(payload, dict) or payload.get("type") != "url_verification":
+            return None
+        challenge = payload.get("challenge")
+        if not isinstance(challenge, str):
+            return None
+        return JSONResponse({"challenge": challenge})
