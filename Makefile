@@ -22,8 +22,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# Sequential ack latency, then throughput against the ceilings (needs wrk: installed here).
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/ack_latency.py
+	$(BIN)/python bench/throughput.py
 
 faults: $(STAMP)
 	$(BIN)/python -m faults.harness

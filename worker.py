@@ -12,20 +12,46 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from activities.batches import summarize_batch
+from activities.http_request import http_request
 from activities.orders import validate_order
+from activities.outbound import deliver_webhook, disable_endpoint, publish_event
+from activities.start_events import start_events
+from webhook_gateway import tracing
+from webhook_gateway.metrics import worker_runtime
+from webhook_gateway.process_setup import setup_process
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
+from workflows.batch import BatchCollectorWorkflow
+from workflows.debounce import DebounceCollectorWorkflow
+from workflows.endpoint_state import EndpointWorkflow
+from workflows.event_batch import EventBatchWorkflow
+from workflows.inbox import InboxWorkflow
 from workflows.order import OrderWorkflow
 from workflows.ticket import TicketWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 
 WORKFLOWS: Sequence[type] = [
     OrderWorkflow,
     TicketWorkflow,
+    WebhookDeliveryWorkflow,
+    EndpointWorkflow,
+    InboxWorkflow,
+    BatchCollectorWorkflow,
+    DebounceCollectorWorkflow,
+    EventBatchWorkflow,
 ]
 ACTIVITIES: Sequence[Callable[..., Any]] = [
     validate_order,
+    http_request,
+    publish_event,
+    deliver_webhook,
+    disable_endpoint,
+    start_events,
+    summarize_batch,
 ]
 
 log = logging.getLogger("hooktide.worker")
@@ -42,7 +68,9 @@ def build_worker(client: Client, task_queue: str) -> Worker:
 
 
 async def run(settings: Settings) -> None:
-    client = await _connect_with_retry(settings)
+    client = await _connect_with_retry(
+        settings, runtime=worker_runtime(settings.worker_metrics_address)
+    )
     worker = build_worker(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -55,10 +83,14 @@ async def run(settings: Settings) -> None:
     log.info("worker stopped")
 
 
-async def _connect_with_retry(settings: Settings, attempts: int = 30) -> Client:
+async def _connect_with_retry(
+    settings: Settings, attempts: int = 30, *, runtime: Runtime | None = None
+) -> Client:
+    # The worker inherits the client's tracing interceptor: workflow and activity spans.
+    interceptors = tracing.client_interceptors(tracing.tracer(settings))
     for attempt in range(1, attempts + 1):
         try:
-            return await connect(settings)
+            return await connect(settings, runtime=runtime, interceptors=interceptors)
         except RuntimeError as exc:
             if attempt == attempts:
                 raise
@@ -68,8 +100,9 @@ async def _connect_with_retry(settings: Settings, attempts: int = 30) -> Client:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(run(Settings()))
+    settings = Settings()
+    setup_process(settings, service="hooktide-worker")
+    asyncio.run(run(settings))
     exit_now(0)
 
 

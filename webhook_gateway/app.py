@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from opentelemetry.trace import Tracer
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -14,17 +15,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from temporalio.client import Client
 
-from webhook_gateway import operator
+from webhook_gateway import operator, tracing
 from webhook_gateway.client_ip import ProxyTrust
 from webhook_gateway.config import HooktideConfig, load_config
 from webhook_gateway.dispatch import Dispatcher
 from webhook_gateway.drain import Drain, DrainMiddleware
 from webhook_gateway.errors import GatewayError, MethodNotAllowed, RouteNotFound
 from webhook_gateway.handler import WebhookEndpoint
+from webhook_gateway.metrics import GatewayMetrics, with_interceptors
 from webhook_gateway.openapi import openapi_document
 from webhook_gateway.problem import error_response, problem_response
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
+from webhook_gateway.tracing import TracingMiddleware
 
 log = logging.getLogger("hooktide.gateway")
 
@@ -34,15 +37,19 @@ def create_app(
     *,
     config: HooktideConfig | None = None,
     client: Client | None = None,
+    tracer: Tracer | None = None,
 ) -> Starlette:
     """Build the gateway. Raises `ConfigError` (naming the route and field or variable) when
     the route file or a route's secret is wrong, so a bad deployment never starts."""
     config = config or load_config(settings.config_path)
+    tracer = tracer or tracing.tracer(settings)
+    metrics = GatewayMetrics()
     routes: list[BaseRoute] = [
         Route("/healthz", operator.healthz, methods=["GET"]),
         Route("/readyz", operator.readyz, methods=["GET"]),
         Route("/deliveries/{delivery_id}", operator.delivery, methods=["GET"]),
         Route("/openapi.json", _openapi(config), methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
     ]
     proxies = ProxyTrust.from_setting(settings.trusted_proxies, header=settings.forwarded_header)
     for route in config.routes:
@@ -51,19 +58,30 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        temporal = client or await connect(settings, lazy=True)
-        app.state.dispatcher = Dispatcher(
+        temporal = with_interceptors(
+            client or await connect(settings, lazy=True),
+            metrics.interceptor(),
+            *tracing.client_interceptors(tracer),
+        )
+        dispatcher = app.state.dispatcher = Dispatcher(
             temporal,
             rpc_timeout=settings.temporal_rpc_timeout,
             retry_after=settings.retry_after_seconds,
         )
-        yield
+        metrics.watch_group_commit(lambda: dispatcher.group_commit_stats().values())
+        try:
+            yield
+        finally:  # group commit: commit or fail what is still queued, stop its tasks
+            await app.state.dispatcher.aclose()
 
     drain = Drain()
+    metrics.watch_in_flight(lambda: drain.in_flight)
+    tracing_middleware = [Middleware(TracingMiddleware, tracer=tracer)] if tracer else []
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(DrainMiddleware, drain=drain, retry_after=settings.retry_after_seconds)
+            *tracing_middleware,
+            Middleware(DrainMiddleware, drain=drain, retry_after=settings.retry_after_seconds),
         ],
         exception_handlers={
             GatewayError: _gateway_error,
@@ -76,6 +94,7 @@ def create_app(
     app.state.settings = settings
     app.state.drain = drain
     app.state.config = config
+    app.state.metrics = metrics
     return app
 
 

@@ -11,11 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from webhook_gateway.client_ip import parse_networks
 from webhook_gateway.errors import ConfigError
+from webhook_gateway.highfreq import BatchConfig, DebounceConfig, GroupCommitConfig
 from webhook_gateway.id_rule import IdRule as IdRule  # re-exported: ids.py, tests
 from webhook_gateway.rate_limit import RateLimitConfig
+from webhook_gateway.subscriptions import Subscriptions
 from webhook_gateway.verifiers import VerifierConfig
 
-Mode = Literal["start", "signal", "signal_with_start", "update"]
+Mode = Literal["start", "signal", "signal_with_start", "update", "batch", "debounce"]
+ADDRESSED_MODES = ("signal", "signal_with_start", "update")
 
 RESERVED_PREFIXES = ("/healthz", "/readyz", "/deliveries", "/openapi.json", "/metrics")
 NEVER_FORWARDED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
@@ -43,6 +46,9 @@ class Route(BaseModel):
     forward_headers: list[str] = Field(default_factory=list)
     allow_ips: list[str] = Field(default_factory=list)
     rate_limit: RateLimitConfig | None = None
+    group_commit: GroupCommitConfig | None = None  # start mode only
+    batch: BatchConfig | None = None  # mode batch
+    debounce: DebounceConfig | None = None  # mode debounce
 
     @field_validator("path")
     @classmethod
@@ -89,7 +95,10 @@ class Route(BaseModel):
                 f"route '{self.name}': field delivery_id is missing, and verifier type "
                 f"'{self.verifier.type}' has no default; set delivery_id: {{header: ...}}"
             )
-        if self.mode != "start" and (self.workflow_id is None or not self.workflow_id.sources()):
+        self._high_frequency_fields()
+        if self.mode in ADDRESSED_MODES and (
+            self.workflow_id is None or not self.workflow_id.sources()
+        ):
             raise ValueError(
                 f"mode '{self.mode}' needs workflow_id with a 'header', 'jmespath' or "
                 "'path_param': it names the workflow that receives the event"
@@ -98,6 +107,24 @@ class Route(BaseModel):
         if forbidden:
             raise ValueError(f"forward_headers may not carry credentials: {forbidden}")
         return self
+
+    def _high_frequency_fields(self) -> None:
+        for field_name, mode in (("batch", "batch"), ("debounce", "debounce")):
+            if self.mode == mode and getattr(self, field_name) is None:
+                raise ValueError(
+                    f"route '{self.name}': field {field_name} is missing; mode '{mode}' needs "
+                    f"{field_name}: {{key: <JMESPath over the body>, ...}}"
+                )
+            if self.mode != mode and getattr(self, field_name) is not None:
+                raise ValueError(
+                    f"route '{self.name}': field {field_name} is only for mode '{mode}' "
+                    f"(this route's mode is '{self.mode}')"
+                )
+        if self.group_commit is not None and self.mode != "start":
+            raise ValueError(
+                f"route '{self.name}': field group_commit is only for mode 'start' "
+                f"(this route's mode is '{self.mode}')"
+            )
 
     @property
     def delivery_id_rule(self) -> IdRule:
@@ -121,6 +148,7 @@ class HooktideConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     routes: list[Route]
+    subscriptions: Subscriptions = []
 
     @model_validator(mode="before")
     @classmethod

@@ -26,6 +26,8 @@ DEV_ENV = {
     "HOOKTIDE_ORDERS_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LW9yZGVycy1zZWNyZXQ=",
     "HOOKTIDE_TICKETS_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LXRpY2tldC1zZWNyZXQ=",
     "HOOKTIDE_OPERATOR_TOKEN": "dev-operator-token",
+    # The example's inventory, CRM and subscriber services run on loopback.
+    "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8,::1/128",
 }
 
 
@@ -68,6 +70,7 @@ async def run_stack() -> int:
     dev_values = {k: v for k, v in DEV_ENV.items() if not env.get(k)}
     env.update(dev_values)
     os.environ.update(dev_values)
+    env.setdefault("HOOKTIDE_LOG_FORMAT", "text")  # people read these logs; JSON elsewhere
     settings = Settings()
     config = load_config(settings.config_path)
     state = settings.state_dir
@@ -103,7 +106,7 @@ async def run_stack() -> int:
         _banner(settings, config_path=str(settings.config_path), base=base, server=server)
         print(routes_table(config, base), flush=True)
         if dev_values:
-            print("\nDev secrets (set these variables yourself to use your own):")
+            print("\nDevelopment values (set these variables yourself to use your own):")
             for key, value in dev_values.items():
                 print(f"  {key}={value}")
         print("\nPress Ctrl-C to stop everything.", flush=True)

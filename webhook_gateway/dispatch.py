@@ -1,4 +1,8 @@
-"""Where a verified event becomes a Temporal call: one method per route mode."""
+"""Where a verified event becomes a Temporal call: one method per route mode.
+
+High-frequency routes go through `group_commit.py` (start mode with `group_commit`) or a
+per-key collector workflow (modes batch and debounce); see `highfreq.py`.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,16 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from webhook_gateway.config import Route
 from webhook_gateway.errors import BadWorkflowReply, TemporalUnavailable
 from webhook_gateway.event import WebhookEvent, WebhookReply
+from webhook_gateway.group_commit import CommitStats, GroupCommitter
+from webhook_gateway.highfreq import (
+    BATCH_WORKFLOW,
+    COLLECT_SIGNAL,
+    DEBOUNCE_WORKFLOW,
+    CollectorInput,
+    collector_workflow_id,
+)
+from webhook_gateway.id_rule import IdRule
+from webhook_gateway.ids import extract_id
 from webhook_gateway.temporal_errors import temporal_errors
 
 T = TypeVar("T")
@@ -29,12 +43,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, kw_only=True)
 class Ack:
-    """Temporal holds the event. `run_id` is None where Temporal does not report it (signal)."""
+    """Temporal holds the event. `run_id` is None where Temporal does not report it (signal);
+    `run_id` and `duplicate` are None where the workflow is started later (group commit)."""
 
     delivery_id: str
     workflow_id: str
     run_id: str | None
-    duplicate: bool
+    duplicate: bool | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +65,7 @@ class Dispatcher:
         self.client = client
         self._rpc_timeout = rpc_timeout
         self._retry_after = retry_after
+        self._committers: dict[str, GroupCommitter] = {}
 
     async def _call(self, make: Callable[[], Awaitable[T]], limit: float | None = None) -> T:
         limit = limit or self._rpc_timeout
@@ -61,8 +77,12 @@ class Dispatcher:
         return timedelta(seconds=self._rpc_timeout)
 
     async def dispatch(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack | Reply:
+        if route.mode == "start" and route.group_commit is not None:
+            return await self.group_commit(route, event, workflow_id)
         if route.mode == "start":
             return await self.start(route, event, workflow_id)
+        if route.mode in ("batch", "debounce"):
+            return await self.collect(route, event)
         if route.mode == "signal":
             return await self.signal(route, event, workflow_id)
         if route.mode == "signal_with_start":
@@ -97,6 +117,96 @@ class Dispatcher:
             workflow_id=workflow_id,
             run_id=handle.result_run_id,
             duplicate=False,
+        )
+
+    async def group_commit(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+        """Acked once the inbox workflow holding the event has it; its own workflow (same id
+        as in plain start mode) is started by the inbox, so run id and duplicate are unknown."""
+        await self._committer(route).submit(event, workflow_id)
+        return Ack(
+            delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=None, duplicate=None
+        )
+
+    def _committer(self, route: Route) -> GroupCommitter:
+        # Created on first use, so inside the app's running loop; closed by `aclose`.
+        committer = self._committers.get(route.name)
+        if committer is None:
+            assert route.group_commit is not None
+            committer = GroupCommitter(
+                self.client,
+                route=route.name,
+                workflow=route.workflow,
+                task_queue=route.task_queue,
+                config=route.group_commit,
+                rpc_timeout=self._rpc_timeout,
+                retry_after=self._retry_after,
+            )
+            self._committers[route.name] = committer
+        return committer
+
+    def group_commit_stats(self) -> dict[str, CommitStats]:
+        """Per group-commit route: batch sizes and estimated backlog (for metrics)."""
+        return {name: c.stats() for name, c in self._committers.items()}
+
+    async def aclose(self) -> None:
+        """Commit or fail what group commit still holds; call from the lifespan shutdown."""
+        committers, self._committers = list(self._committers.values()), {}
+        await asyncio.gather(*(c.aclose() for c in committers))
+
+    async def collect(self, route: Route, event: WebhookEvent) -> Ack:
+        """Batch and debounce routes: signal-with-start the key's collector workflow."""
+        settings = route.batch or route.debounce
+        assert settings is not None
+        key = extract_id(
+            IdRule(jmespath=settings.key),
+            what=f"{route.mode} key",
+            headers=event.headers,
+            path_params=event.path_params,
+            body=event.body,
+        )
+        collector_id = collector_workflow_id(route.mode, route.name, key)
+        prefix = route.workflow_id.prefix if route.workflow_id else f"{route.name}-"
+        start = CollectorInput(
+            route=route.name,
+            key=key,
+            workflow=route.workflow,
+            task_queue=route.task_queue,
+            workflow_id_prefix=prefix,
+            idle_seconds=settings.idle_seconds,
+        )
+        if route.batch is not None:
+            start = start.model_copy(
+                update={
+                    "max_size": route.batch.max_size,
+                    "max_wait_seconds": route.batch.max_wait_seconds,
+                    "max_bytes": route.batch.max_bytes,
+                }
+            )
+        elif route.debounce is not None:
+            start = start.model_copy(
+                update={
+                    "period_seconds": route.debounce.period_seconds,
+                    "burst_max_seconds": route.debounce.max_wait_seconds,
+                }
+            )
+        kind = BATCH_WORKFLOW if route.mode == "batch" else DEBOUNCE_WORKFLOW
+        with temporal_errors(retry_after=self._retry_after):
+            handle = await self._call(
+                lambda: self.client.start_workflow(
+                    kind,
+                    start,
+                    id=collector_id,
+                    task_queue=route.task_queue,
+                    start_signal=COLLECT_SIGNAL,
+                    start_signal_args=[event],
+                    rpc_timeout=self._rpc,
+                )
+            )
+        return Ack(
+            delivery_id=event.delivery_id,
+            workflow_id=collector_id,
+            run_id=handle.result_run_id,
+            duplicate=None,
         )
 
     async def signal(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:

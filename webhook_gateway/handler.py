@@ -20,6 +20,7 @@ from webhook_gateway.event import WebhookEvent
 from webhook_gateway.ids import extract_id
 from webhook_gateway.problem import error_response
 from webhook_gateway.rate_limit import RateLimiter
+from webhook_gateway.request_log import request_done
 from webhook_gateway.verifiers import Responder, SignedRequest, Verifier
 
 log = logging.getLogger("hooktide.gateway")
@@ -43,6 +44,7 @@ class WebhookEndpoint:
         workflow_id: str | None = None
         peer = request.client.host if request.client else None
         client_ip = self.proxies.client_ip(peer, request.headers)
+        reason: str | None = None
         try:
             signed, media = await self._verified(request, peer, client_ip)
             early = self.responder.respond(signed) if self.responder else None
@@ -59,21 +61,25 @@ class WebhookEndpoint:
         except GatewayError as exc:
             response = error_response(exc, instance=request.url.path)
             status = exc.slug
+            reason = exc.reason if isinstance(exc, VerificationFailed) else None
             if isinstance(exc, VerificationFailed | Forbidden | TooManyRequests):
                 log.warning(
                     "route=%s rejected reason=%s client_ip=%s",
                     self.route.name,
                     exc.slug,
                     client_ip,
+                    extra={"route": self.route.name, "reason": exc.slug, "client_ip": client_ip},
                 )
-        log.info(
-            "route=%s delivery_id=%s workflow_id=%s outcome=%s status=%d latency_ms=%.1f",
-            self.route.name,
-            delivery_id,
-            workflow_id,
-            status,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
+        request_done(
+            request,
+            self.route,
+            outcome=status,
+            status=response.status_code,
+            started=started,
+            delivery_id=delivery_id,
+            workflow_id=workflow_id,
+            reason=reason,
+            client_ip=client_ip,
         )
         return response
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from webhook_gateway import __version__
 from webhook_gateway.config import PARAM, HooktideConfig, Route
+from webhook_gateway.openapi_auth import header_parameters, security
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
@@ -15,10 +16,12 @@ ERRORS = {
     "403": "Client address not allowed",
     "404": "No such route, or (signal mode) no such workflow",
     "405": "Method not allowed on this route",
+    "408": "The body did not arrive in time",
     "413": "Body larger than the route's limit",
     "415": "Content type not accepted by this route",
     "422": "No delivery id or workflow id in the event, or the workflow refused it",
     "429": "Rate limit reached; see Retry-After",
+    "502": "Update mode: the workflow's reply was not a WebhookReply",
     "503": "Temporal did not accept the event; retry after Retry-After seconds",
 }
 
@@ -48,18 +51,11 @@ def _operation(route: Route) -> dict[str, Any]:
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in PARAM.findall(route.path)
     ]
-    if route.delivery_id is not None and route.delivery_id.header:
-        params.append(
-            {
-                "name": route.delivery_id.header,
-                "in": "header",
-                "required": True,
-                "description": "The delivery id: a redelivery with the same id starts nothing.",
-                "schema": {"type": "string"},
-            }
-        )
+    params += header_parameters(route)
     content: dict[str, Any] = {ct: {"schema": {}} for ct in route.content_types}
-    return {
+    scheme = security(route)
+    auth: dict[str, Any] = {"security": [{scheme[0]: []}]} if scheme else {}
+    return auth | {
         "operationId": route.name,
         "summary": f"{route.mode} {route.workflow} on task queue {route.task_queue}",
         "description": f"Verified with `{route.verifier.type}`; body at most "
@@ -78,6 +74,30 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
             item[method.lower()] = _operation(route) | {
                 "operationId": f"{route.name}-{method.lower()}"
             }
+    paths["/metrics"] = {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics (see docs/OPERATIONS.md)",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
+    paths["/openapi.json"] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3.1",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
     paths["/healthz"] = {
         "get": {
             "operationId": "healthz",
@@ -125,7 +145,8 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "securitySchemes": {"operator": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"operator": {"type": "http", "scheme": "bearer"}}
+            | dict(filter(None, (security(route) for route in config.routes))),
             "schemas": {
                 "Ack": {
                     "type": "object",

@@ -59,5 +59,7 @@ def serve(app: Starlette, *, host: str, port: int, drain_seconds: float) -> None
         proxy_headers=False,
         access_log=False,
         log_level="info",
+        # Our own handler (logging_setup) formats uvicorn's records like every other one.
+        log_config=None,
     )
     DrainingServer(config, app.state.drain, drain_seconds).run()

@@ -82,6 +82,25 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("HOOKTIDE_OUTBOUND_ALLOW")
     )
 
+    # Telemetry (docs/OPERATIONS.md): log format, the worker's SDK metrics, OTLP traces.
+    log_format: Literal["json", "text"] = Field(
+        default="json", validation_alias=AliasChoices("HOOKTIDE_LOG_FORMAT")
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias=AliasChoices("HOOKTIDE_LOG_LEVEL")
+    )
+    #: host:port where the worker serves Temporal SDK metrics for Prometheus; unset: off.
+    worker_metrics_address: str | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_WORKER_METRICS_ADDRESS")
+    )
+    #: OTLP/HTTP collector, e.g. http://otel-collector:4318; unset: no traces exported.
+    otel_endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_service_name: str | None = Field(
+        default=None, validation_alias=AliasChoices("OTEL_SERVICE_NAME")
+    )
+
     @property
     def target(self) -> str:
         return self.temporal_address or "127.0.0.1:7233"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from temporalio.client import Client, TLSConfig
+from collections.abc import Sequence
+
+from temporalio.client import Client, Interceptor, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from webhook_gateway.settings import Settings
 
@@ -19,7 +22,13 @@ def tls_config(settings: Settings) -> TLSConfig | bool | None:
     return None if settings.temporal_api_key else False
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+async def connect(
+    settings: Settings,
+    *,
+    lazy: bool = False,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
     """A client with the pydantic data converter; `lazy` defers the connection to first use,
     so a gateway can start (and answer 503) while Temporal is still down."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
@@ -30,4 +39,6 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
         tls=tls_config(settings),
         data_converter=pydantic_data_converter,
         lazy=lazy,
+        runtime=runtime,
+        interceptors=interceptors,
     )

@@ -1,0 +1,272 @@
+"""`http_request`: one durable HTTP call, with failures a workflow can branch on.
+
+`send` performs a request through the SSRF guard and raises `HttpFailure` (the failure types
+are listed in `activities.http_errors`); the activity turns that into an `ApplicationError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from pydantic import JsonValue
+from temporalio import activity
+
+from activities.http_errors import EXCERPT_BYTES, HttpFailure, status_failure
+from activities.http_models import (
+    DEFAULT_RESPONSE_HEADERS,
+    BasicAuth,
+    BearerAuth,
+    HttpRequest,
+    HttpResponse,
+    JsonBody,
+    RawBody,
+)
+from activities.ssrf import (
+    DestinationForbidden,
+    GuardedBackend,
+    GuardedTransport,
+    OutboundPolicy,
+    Resolver,
+    system_resolver,
+)
+from webhook_gateway.settings import Settings
+
+IDEMPOTENCY_NAMESPACE = uuid.UUID("8a4c3e0e-4c1b-5d43-9a57-2f1f0d9b7c11")
+
+
+def idempotency_key_for(workflow_id: str, step: str) -> str:
+    """The Idempotency-Key of one workflow step: the same on every retry and every run."""
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{workflow_id}/{step}"))
+
+
+def _credentials(request: HttpRequest, environ: Mapping[str, str]) -> dict[str, str]:
+    auth = request.auth
+    if auth is None:
+        return {}
+    name = (
+        auth.token_env
+        if isinstance(auth, BearerAuth)
+        else auth.password_env
+        if isinstance(auth, BasicAuth)
+        else auth.value_env
+    )
+    secret = environ.get(name, "")
+    if not secret:
+        raise HttpFailure(
+            f"Environment variable {name} (the {auth.type} credential) is not set or empty.",
+            kind="HttpCredentialsMissing",
+            retryable=False,
+            url=request.url,
+        )
+    if isinstance(auth, BearerAuth):
+        return {"authorization": f"Bearer {secret}"}
+    if isinstance(auth, BasicAuth):
+        token = base64.b64encode(f"{auth.username}:{secret}".encode()).decode()
+        return {"authorization": f"Basic {token}"}
+    return {auth.name.lower(): secret}
+
+
+def _body_args(request: HttpRequest) -> dict[str, Any]:
+    body = request.body
+    if body is None:
+        return {}
+    if isinstance(body, JsonBody):
+        return {"json": body.data}
+    if isinstance(body, RawBody):
+        return {"content": body.content, "headers": {"content-type": body.content_type}}
+    return {"data": body.data}
+
+
+async def send(
+    request: HttpRequest,
+    *,
+    policy: OutboundPolicy,
+    resolver: Resolver = system_resolver,
+    idempotency_key: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    """Perform `request` through the SSRF guard; raises `HttpFailure`."""
+    credentials = _credentials(request, os.environ if environ is None else environ)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    body_args = _body_args(request)
+    for name, value in body_args.pop("headers", {}).items():
+        headers.setdefault(name, value)
+    if idempotency_key and request.unsafe:
+        headers.setdefault("idempotency-key", idempotency_key)
+    headers.update(credentials)
+    t = request.timeouts
+    transport = GuardedTransport(GuardedBackend(policy, resolver=resolver))
+    started = time.monotonic()
+    try:
+        async with (
+            asyncio.timeout(t.total),
+            httpx.AsyncClient(
+                transport=transport,
+                timeout=httpx.Timeout(t.read, connect=t.connect),
+                trust_env=False,
+            ) as client,
+        ):
+            first = client.build_request(
+                request.method, request.url, params=request.query, headers=headers, **body_args
+            )
+            return await _exchange(client, first, request, set(credentials), started)
+    except HttpFailure:
+        raise
+    except DestinationForbidden as exc:
+        raise HttpFailure(
+            str(exc), kind="HttpDestinationForbidden", retryable=False, url=request.url
+        ) from exc
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise HttpFailure(
+            f"{request.url} did not answer within the time limits ({type(exc).__name__})",
+            kind="HttpTimeout",
+            retryable=True,
+            url=request.url,
+        ) from exc
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+        raise HttpFailure(
+            f"Invalid request URL {request.url}: {exc}",
+            kind="HttpInvalidRequest",
+            retryable=False,
+            url=request.url,
+        ) from exc
+    except httpx.TransportError as exc:
+        raise HttpFailure(
+            f"Connection to {request.url} failed ({type(exc).__name__}: {exc})",
+            kind="HttpConnectionError",
+            retryable=True,
+            url=request.url,
+        ) from exc
+
+
+async def _exchange(
+    client: httpx.AsyncClient,
+    outgoing: httpx.Request,
+    request: HttpRequest,
+    credential_headers: set[str],
+    started: float,
+) -> HttpResponse:
+    for _hop in range(request.max_redirects + 1):
+        response = await client.send(outgoing, stream=True, follow_redirects=False)
+        try:
+            nxt = response.next_request
+            if request.follow_redirects and nxt is not None:
+                if _origin(nxt.url) != _origin(outgoing.url):
+                    for name in credential_headers:
+                        nxt.headers.pop(name, None)
+                outgoing = nxt
+                continue
+            return await _read(response, request, started)
+        finally:
+            await response.aclose()
+    raise HttpFailure(
+        f"{request.url} redirected more than {request.max_redirects} times",
+        kind="HttpTooManyRedirects",
+        retryable=False,
+        url=request.url,
+    )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+async def _read(response: httpx.Response, request: HttpRequest, started: float) -> HttpResponse:
+    url = str(response.url)
+    wanted = (*DEFAULT_RESPONSE_HEADERS, *request.response_headers)
+    headers = {name: response.headers[name] for name in wanted if name in response.headers}
+    status = response.status_code
+    if not request.expects(status):
+        excerpt = await _body(response, url, EXCERPT_BYTES, truncate=True)
+        raise status_failure(url, status, headers, excerpt.decode("utf-8", "replace"))
+    limit = request.max_response_bytes
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(url, limit, f"declares {declared} bytes")
+    raw = b"" if request.response == "none" else await _body(response, url, limit)
+    return HttpResponse(
+        status=status,
+        url=url,
+        headers=headers,
+        body=_parse(raw, request, url),
+        elapsed_seconds=round(time.monotonic() - started, 6),
+    )
+
+
+async def _body(response: httpx.Response, url: str, limit: int, *, truncate: bool = False) -> bytes:
+    """Read at most `limit` bytes (after content decoding, so a compressed bomb stops too)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            if truncate:
+                chunks.append(chunk[: limit - (size - len(chunk))])
+                break
+            raise _too_large(url, limit, "sent more")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(url: str, limit: int, what: str) -> HttpFailure:
+    return HttpFailure(
+        f"The response from {url} {what} than the {limit}-byte limit (max_response_bytes)",
+        kind="HttpResponseTooLarge",
+        retryable=False,
+        url=url,
+    )
+
+
+def _parse(raw: bytes, request: HttpRequest, url: str) -> JsonValue:
+    if request.response == "none":
+        return None
+    text = raw.decode("utf-8", "replace")
+    if request.response == "text":
+        return text
+    if not raw.strip():
+        return None
+    try:
+        parsed: JsonValue = json.loads(text)
+    except ValueError as exc:
+        raise HttpFailure(
+            f"The response from {url} is not valid JSON ({exc}); ask for response='text'",
+            kind="HttpInvalidResponse",
+            retryable=False,
+            url=url,
+            body=text[:EXCERPT_BYTES],
+        ) from exc
+    return parsed
+
+
+def current_policy() -> OutboundPolicy:
+    return OutboundPolicy.from_setting(Settings().outbound_allow)
+
+
+def activity_idempotency_key(request: HttpRequest) -> str | None:
+    """The caller's key, else one derived from this activity's identity (never the attempt)."""
+    if not request.unsafe:
+        return None
+    if request.idempotency_key:
+        return request.idempotency_key
+    info = activity.info()
+    workflow_id = info.workflow_id or info.activity_id
+    return idempotency_key_for(workflow_id, f"{info.workflow_run_id}/{info.activity_id}")
+
+
+@activity.defn
+async def http_request(request: HttpRequest) -> HttpResponse:
+    """Perform one HTTP call; see the module docstring for its failure types."""
+    try:
+        return await send(
+            request, policy=current_policy(), idempotency_key=activity_idempotency_key(request)
+        )
+    except HttpFailure as failure:
+        raise failure.to_application_error() from None

@@ -1,0 +1,208 @@
+"""Outbound webhook activities: publishing an event (one delivery workflow per matching
+subscription), one signed delivery attempt, and marking an endpoint disabled.
+
+An endpoint's disabled state lives in its own long-lived workflow (`EndpointWorkflow`, id
+`hooktide-endpoint-<subscription>`): durable, visible with `temporal workflow query`, and
+re-enabled with one signal. No workflow there means "enabled".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+from temporalio import activity
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.http_errors import HttpFailure
+from activities.http_models import HttpRequest, RawBody, Timeouts
+from activities.http_request import current_policy, send
+from webhook_gateway.config import load_config
+from webhook_gateway.errors import ConfigError
+from webhook_gateway.secrets import SecretSource
+from webhook_gateway.settings import Settings
+from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign
+
+USER_AGENT = "Hooktide-Webhooks/1"
+RESPONSE_LIMIT = 64 * 1024
+
+
+def endpoint_workflow_id(subscription: str) -> str:
+    return f"hooktide-endpoint-{subscription}"
+
+
+class PublishInput(BaseModel):
+    event_type: str
+    msg_id: str
+    payload: dict[str, JsonValue]
+
+
+class DeliveryTarget(BaseModel):
+    """A subscription as a delivery needs it; the secret is only named."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscription: str
+    url: str
+    secret: SecretSource
+    timeout_seconds: float = 15.0
+
+
+class PublishResult(BaseModel):
+    workflow_ids: list[str]
+
+
+class DeliveryInput(BaseModel):
+    target: DeliveryTarget
+    msg_id: str
+    payload: dict[str, JsonValue]
+
+
+def delivery_workflow_id(msg_id: str, subscription: str) -> str:
+    return f"webhook-{msg_id}-{subscription}"
+
+
+class AttemptInput(BaseModel):
+    target: DeliveryTarget
+    msg_id: str
+    payload: dict[str, JsonValue]
+    attempt: int
+
+
+class AttemptOutcome(BaseModel):
+    result: Literal["delivered", "failed", "aborted", "endpoint-disabled"]
+    status: int | None = None
+    disable: bool = False
+    retry_after_seconds: float | None = None
+    error: str | None = None
+
+
+class EndpointState(BaseModel):
+    subscription: str
+    disabled: bool = False
+    reason: str | None = None
+    changed_at: datetime | None = None
+
+
+class DisableInput(BaseModel):
+    subscription: str
+    reason: str
+
+
+async def endpoint_disabled(subscription: str) -> bool:
+    handle = activity.client().get_workflow_handle(endpoint_workflow_id(subscription))
+    try:
+        state: EndpointState = await handle.query("state", result_type=EndpointState)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return state.disabled
+
+
+@activity.defn
+async def publish_event(data: PublishInput) -> PublishResult:
+    """Start one `WebhookDeliveryWorkflow` per enabled, not disabled subscription that wants
+    the event, reading the route file as it is now. Idempotent: a delivery id that exists
+    (running or closed) is not started again, so a retry or a repeated emission is harmless."""
+    try:
+        config = load_config(Settings().config_path)
+    except ConfigError as exc:
+        raise ApplicationError(str(exc), type="OutboundConfigError") from exc
+    client = activity.client()
+    ids: list[str] = []
+    for sub in config.subscriptions:
+        if not (sub.enabled and sub.matches(data.event_type)):
+            continue
+        if await endpoint_disabled(sub.name):
+            continue
+        target = DeliveryTarget(
+            subscription=sub.name,
+            url=sub.url,
+            secret=sub.secret,
+            timeout_seconds=sub.timeout_seconds,
+        )
+        wid = delivery_workflow_id(data.msg_id, sub.name)
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await client.start_workflow(
+                "WebhookDeliveryWorkflow",
+                DeliveryInput(target=target, msg_id=data.msg_id, payload=data.payload),
+                id=wid,
+                task_queue=activity.info().task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        ids.append(wid)
+    return PublishResult(workflow_ids=ids)
+
+
+@activity.defn
+async def deliver_webhook(data: AttemptInput) -> AttemptOutcome:
+    """One attempt: sign with every current secret, POST, classify the answer. Never raises
+    for an HTTP outcome: the delivery workflow owns the retry schedule."""
+    target = data.target
+    if await endpoint_disabled(target.subscription):
+        return AttemptOutcome(result="endpoint-disabled")
+    label = f"subscription '{target.subscription}'"
+    try:
+        keys = [decode_secret(s, route=label) for s in target.secret.resolve(label)]
+    except ConfigError as exc:
+        return AttemptOutcome(result="failed", error=str(exc))
+    body = json.dumps(data.payload, separators=(",", ":"), ensure_ascii=False).encode()
+    stamp = int(time.time())
+    request = HttpRequest(
+        method="POST",
+        url=target.url,
+        headers={
+            "user-agent": USER_AGENT,
+            "webhook-id": data.msg_id,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": " ".join(sign(k, data.msg_id, stamp, body) for k in keys),
+        },
+        body=RawBody(content=body, content_type="application/json"),
+        timeouts=Timeouts(
+            connect=min(5.0, target.timeout_seconds),
+            read=target.timeout_seconds,
+            total=target.timeout_seconds,
+        ),
+        expected_status=["2xx"],
+        response="none",
+        response_headers=["webhook-delivery"],
+        max_response_bytes=RESPONSE_LIMIT,
+    )
+    try:
+        response = await send(request, policy=current_policy())
+    except HttpFailure as failure:
+        directive = failure.headers.get("webhook-delivery", "").strip().lower()
+        delay = failure.retry_after
+        return AttemptOutcome(
+            result="aborted" if directive == "abort-message" else "failed",
+            status=failure.status,
+            disable=failure.status == 410 or directive == "disable",
+            retry_after_seconds=delay.total_seconds() if delay is not None else None,
+            error=f"{failure.kind}: {failure}",
+        )
+    directive = response.headers.get("webhook-delivery", "").strip().lower()
+    return AttemptOutcome(
+        result="delivered", status=response.status, disable=directive == "disable"
+    )
+
+
+@activity.defn
+async def disable_endpoint(data: DisableInput) -> None:
+    """Record durably that an endpoint is disabled (signal-with-start of its state workflow)."""
+    await activity.client().start_workflow(
+        "EndpointWorkflow",
+        EndpointState(subscription=data.subscription),
+        id=endpoint_workflow_id(data.subscription),
+        task_queue=activity.info().task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal="disable",
+        start_signal_args=[data],
+    )

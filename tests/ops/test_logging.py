@@ -1,0 +1,148 @@
+"""Structured logs: one JSON line per request with its fields, and never a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from tests.support.gateway import serve
+from tests.support.signing import ORDERS_SECRET, order_payload, signed
+from webhook_gateway import logging_setup
+from webhook_gateway.app import create_app
+from webhook_gateway.config import parse_config
+from webhook_gateway.logging_setup import REDACTED, RedactingFilter
+from webhook_gateway.settings import Settings
+
+OPERATOR_TOKEN = "ops-operator-token-123"
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    settings = Settings(HOOKTIDE_OPERATOR_TOKEN=OPERATOR_TOKEN)
+    handler = logging_setup.configure(
+        fmt="json", secrets=logging_setup.secret_values(settings, _config("x")), stream=stream
+    )
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def _config(task_queue: str) -> object:
+    return parse_config(
+        {
+            "routes": {
+                "orders": {
+                    "path": "/webhooks/orders",
+                    "workflow": "OrderWorkflow",
+                    "task_queue": task_queue,
+                    "workflow_id": {"prefix": "logs-"},
+                    "verifier": {
+                        "type": "standard_webhooks",
+                        "secret": {"env": "TEST_ORDERS_SECRET"},
+                    },
+                }
+            }
+        }
+    )
+
+
+@pytest.fixture
+async def gateway(client: Client, task_queue: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(HOOKTIDE_OPERATOR_TOKEN=OPERATOR_TOKEN)
+    app = create_app(settings, config=_config(task_queue), client=client)  # type: ignore[arg-type]
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=15) as http:
+        yield http
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+async def test_each_request_logs_one_json_line_with_route_ids_outcome_and_latency(
+    log_stream: io.StringIO, gateway: httpx.AsyncClient
+) -> None:
+    body, headers = signed(order_payload())
+    accepted = await gateway.post("/webhooks/orders", content=body, headers=headers)
+    forged = await gateway.post(
+        "/webhooks/orders", content=body, headers=headers | {"webhook-signature": "v1,AAAA"}
+    )
+    assert (accepted.status_code, forged.status_code) == (202, 401)
+
+    lines = _lines(log_stream)
+    requests = [line for line in lines if line.get("outcome")]
+    assert len(requests) == 2
+    ok, bad = requests
+    assert ok["route"] == "orders" and ok["mode"] == "start"
+    assert ok["delivery_id"] == headers["webhook-id"]
+    assert ok["workflow_id"] == "logs-" + headers["webhook-id"]
+    assert ok["outcome"] == "accepted" and ok["status"] == 202
+    assert isinstance(ok["latency_ms"], float) and ok["latency_ms"] > 0
+    assert ok["level"] == "INFO" and ok["logger"] == "hooktide.gateway"
+    assert bad["outcome"] == "verification-failed/bad-signature" and bad["status"] == 401
+    assert bad["delivery_id"] is None
+
+
+async def test_logs_never_carry_secrets_or_credential_headers(
+    log_stream: io.StringIO, gateway: httpx.AsyncClient
+) -> None:
+    body, headers = signed(order_payload())
+    await gateway.post("/webhooks/orders", content=body, headers=headers)
+    await gateway.get("/deliveries/x", headers={"authorization": f"Bearer {OPERATOR_TOKEN}"})
+    log = logging.getLogger("hooktide.test")
+    log.warning("token %s leaked in a message", OPERATOR_TOKEN)
+    log.warning("secret in extra", extra={"note": f"key={ORDERS_SECRET}"})
+    log.warning(
+        "headers", extra={"headers": {"Authorization": "Bearer abcdefgh", "x-ok": "visible"}}
+    )
+    try:
+        raise ValueError(f"boom with {ORDERS_SECRET}")
+    except ValueError:
+        log.exception("failed")
+
+    text = log_stream.getvalue()
+    lines = _lines(log_stream)
+    assert ORDERS_SECRET not in text
+    assert OPERATOR_TOKEN not in text
+    assert "abcdefgh" not in text
+    assert headers["webhook-signature"].split(",", 1)[1] not in text
+    assert any(
+        line.get("headers") == {"Authorization": REDACTED, "x-ok": "visible"} for line in lines
+    )
+    assert any(REDACTED in str(line.get("exception", "")) for line in lines)
+
+
+def test_redacting_filter_replaces_credential_headers_in_free_text() -> None:
+    redact = RedactingFilter(["s3cr3t-value"]).redact
+
+    assert redact("Authorization: Bearer tok_123456") == f"Authorization: {REDACTED}"
+    assert redact("sent webhook-signature=v1,abc== ok") == f"sent webhook-signature={REDACTED} ok"
+    assert redact("{'x-api-key': 'k-987654'}") == f"{{'x-api-key': '{REDACTED}'}}"
+    assert redact("value s3cr3t-value here") == f"value {REDACTED} here"
+    assert redact("nothing to hide") == "nothing to hide"
+
+
+def test_text_format_is_one_readable_line_with_the_fields() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    handler = logging_setup.configure(fmt="text", stream=stream)
+    try:
+        logging.getLogger("hooktide.gateway").info(
+            "webhook POST /x -> 202", extra={"route": "orders", "latency_ms": 1.25}
+        )
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+    line = stream.getvalue().strip()
+    assert "INFO hooktide.gateway webhook POST /x -> 202 route=orders latency_ms=1.2" in line
+    assert not line.startswith("{")
