@@ -15,6 +15,8 @@ from typing import IO
 
 from temporalio.client import Client
 
+from workflows import search_attributes
+
 DURABLE_PRAGMAS = ("journal_mode=wal", "synchronous=full")
 
 
@@ -68,7 +70,7 @@ class TemporalDevServer:
         for pragma in DURABLE_PRAGMAS:
             cmd += ["--sqlite-pragma", pragma]
         cmd += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
-        return cmd + list(self._extra)
+        return cmd + search_attributes.dev_server_flags() + list(self._extra)
 
     def start(self) -> None:
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
