@@ -30,9 +30,21 @@ async def start_events(data: StartEventsInput) -> StartEventsResult:
     client = activity.client()
     limit = asyncio.Semaphore(data.concurrency)
     result = StartEventsResult()
+    loop = asyncio.get_running_loop()
+    next_slot = loop.time()
+
+    async def pace() -> None:
+        """At most `data.rate` starts per second: each start takes the next free slot."""
+        nonlocal next_slot
+        if not data.rate:
+            return
+        slot = max(next_slot, loop.time())
+        next_slot = slot + 1 / data.rate
+        await asyncio.sleep(slot - loop.time())
 
     async def start_one(workflow: str, task_queue: str, workflow_id: str, event: object) -> None:
         async with limit:
+            await pace()
             try:
                 await client.start_workflow(
                     workflow,

@@ -58,7 +58,15 @@ ROUTES: dict[str, dict[str, Any]] = {
     "group_commit": {
         "path": "/webhooks/orders-gc",
         "workflow_id": {"prefix": "gc-order-"},
-        "group_commit": {"max_batch": 50, "max_wait_ms": 5, "shards": 4, "max_backlog": 20000},
+        "group_commit": {
+            "max_batch": 50,
+            "max_wait_ms": 5,
+            "shards": 4,
+            "max_backlog": 20000,
+            # 4 shards x 2.5 starts/s: the downstream workflows take about half of what this
+            # SQLite-backed dev server commits per second, leaving the rest to the acks.
+            "start_rate": 2.5,
+        },
     },
     "batch": {
         "path": "/webhooks/order-batches",

@@ -214,6 +214,7 @@ class GroupCommitter:
             history_bytes=self.config.inbox_history_bytes,
             start_chunk=self.config.start_chunk,
             start_concurrency=self.config.start_concurrency,
+            start_rate=self.config.start_rate,
         )
         try:
             with temporal_errors(retry_after=self._retry_after):

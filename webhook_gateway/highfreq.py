@@ -50,6 +50,10 @@ class GroupCommitConfig(BaseModel):
     #: Workflow starts per inbox activity, and how many of them run concurrently.
     start_chunk: int = Field(default=100, ge=1, le=1000)
     start_concurrency: int = Field(default=8, ge=1, le=256)
+    #: Workflow starts per second per inbox (none: as fast as Temporal takes them). Acks and
+    #: the downstream workflows share one Temporal; pacing the starts keeps acks fast during a
+    #: burst while the backlog drains behind them.
+    start_rate: float | None = Field(default=None, gt=0, le=100_000)
 
 
 class BatchConfig(BaseModel):
@@ -130,6 +134,7 @@ class InboxInput(BaseModel):
     history_bytes: int = 10_000_000
     start_chunk: int = 100
     start_concurrency: int = 8
+    start_rate: float | None = None
     #: Carried through continue-as-new: (workflow type, task queue) per item.
     backlog: list[InboxBatch] = Field(default_factory=list)
     started: int = 0
@@ -148,6 +153,7 @@ class InboxStatus(BaseModel):
 class StartEventsInput(BaseModel):
     batches: list[InboxBatch]
     concurrency: int = 32
+    rate: float | None = None
 
 
 class StartEventsResult(BaseModel):

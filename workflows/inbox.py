@@ -122,10 +122,12 @@ class InboxWorkflow:
 
     async def _start_chunk(self) -> None:
         chunk, count, size = self._chunk()
+        rate = self._data.start_rate
+        paced = count / rate if rate else 0.0
         result = await workflow.execute_activity(
             start_events,
-            StartEventsInput(batches=chunk, concurrency=self._data.start_concurrency),
-            start_to_close_timeout=timedelta(minutes=2),
+            StartEventsInput(batches=chunk, concurrency=self._data.start_concurrency, rate=rate),
+            start_to_close_timeout=timedelta(seconds=max(120.0, 2 * paced + 60)),
             retry_policy=START_RETRY,
         )
         self._started += result.started
