@@ -1,0 +1,125 @@
+"""Soak: the gateway under steady load for 10 minutes, its memory sampled every minute.
+
+One stack (dev server on SQLite, worker, gateway processes), load from wrk (-t1 -c8) in ten
+consecutive one-minute runs, each with freshly signed requests (timestamps stay inside the
+5-minute window). Loopback only, bounded in time.
+
+    .venv/bin/python bench/soak.py [--minutes 10]
+
+Writes bench/results/soak.json and prints the RSS series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import throughput as tp  # noqa: E402
+
+from tests.support.net import free_port  # noqa: E402
+from tests.support.signing import ORDERS_SECRET  # noqa: E402
+from webhook_gateway.devserver import TemporalDevServer  # noqa: E402
+
+
+async def main(minutes: int) -> dict[str, Any]:
+    samples: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        server = TemporalDevServer(db_file=tmp / "soak.db", port=free_port(), ui_port=None)
+        server.start()
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            await server.wait_ready()
+            port = free_port()
+            route = {
+                "path": "/webhooks/orders",
+                "workflow": "OrderWorkflow",
+                "task_queue": tp.QUEUE,
+                "delivery_id": {"header": "webhook-id"},
+                "workflow_id": {"prefix": "order-"},
+                "verifier": {"type": "standard_webhooks", "secret": {"env": "BENCH_SECRET"}},
+            }
+            config_file = tmp / "hooktide.yaml"
+            config_file.write_text(yaml.safe_dump({"routes": {"orders": route}}), "utf-8")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")} | {
+                "TEMPORAL_ADDRESS": server.address,
+                "HOOKTIDE_PORT": str(port),
+                "HOOKTIDE_CONFIG": str(config_file),
+                "HOOKTIDE_TASK_QUEUE": tp.QUEUE,
+                "BENCH_SECRET": ORDERS_SECRET,
+            }
+            for args in (["-m", "worker"], ["-m", "webhook_gateway", "gateway"]):
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, *args],
+                        env=env,
+                        cwd=ROOT,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            gateway = procs[-1]
+            base = f"http://127.0.0.1:{port}"
+            await tp.wait_http(base + "/readyz")
+            tp.THREADS, tp.CONNECTIONS = 1, 8
+            for minute in range(minutes):
+                requests = tmp / f"soak-{minute}.txt"
+                tp.write_requests(requests, 12_000, f"soak{minute}")
+                result = tp.summarize(
+                    f"minute-{minute + 1}",
+                    await tp.run_wrk(base, "/webhooks/orders", requests, 60, gateway.pid),
+                )
+                sample = {
+                    "minute": minute + 1,
+                    "acked": result["acked"],
+                    "throughput_rps": result["throughput_rps"],
+                    "p99_ms": result["p99_ms"],
+                    "rss_mib": round(tp.rss_mib(gateway.pid), 1),
+                    "peak_rss_mib": result["rss_mib"],
+                    "errors": result["error_count"],
+                }
+                samples.append(sample)
+                print(json.dumps(sample), flush=True)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=30)
+            server.stop()
+    rss = [s["rss_mib"] for s in samples]
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "minutes": minutes,
+        "load": "wrk -t1 -c8, start route, worker running",
+        "samples": samples,
+        "rss_first_mib": rss[0],
+        "rss_last_mib": rss[-1],
+        "rss_max_mib": max(rss),
+        "acked_total": sum(s["acked"] for s in samples),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Gateway memory over a steady load.")
+    parser.add_argument("--minutes", type=int, default=10)
+    report = asyncio.run(main(parser.parse_args().minutes))
+    out = ROOT / "bench" / "results" / "soak.json"
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(
+        f"RSS first {report['rss_first_mib']} MiB, last {report['rss_last_mib']} MiB, "
+        f"max {report['rss_max_mib']} MiB over {report['acked_total']} acked requests"
+    )
