@@ -27,6 +27,7 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/outbound_rate.py
 
 faults: $(STAMP)
 	$(BIN)/python -m faults.harness

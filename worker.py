@@ -17,7 +17,8 @@ from temporalio.worker import Worker
 
 from activities.batches import summarize_batch
 from activities.http_request import http_request
-from activities.orders import validate_order
+from activities.notifications import notify_ops
+from activities.orders import request_approval, send_customer_email, validate_order
 from activities.outbound import deliver_webhook, disable_endpoint, publish_event
 from activities.start_events import start_events
 from webhook_gateway import tracing
@@ -46,6 +47,9 @@ WORKFLOWS: Sequence[type] = [
 ]
 ACTIVITIES: Sequence[Callable[..., Any]] = [
     validate_order,
+    send_customer_email,
+    request_approval,
+    notify_ops,
     http_request,
     publish_event,
     deliver_webhook,

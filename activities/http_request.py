@@ -2,6 +2,8 @@
 
 `send` performs a request through the SSRF guard and raises `HttpFailure` (the failure types
 are listed in `activities.http_errors`); the activity turns that into an `ApplicationError`.
+Every call `send` makes leaves one redacted `CallRecord` (`activities.call_log`): logged on
+`hooktide.outbound` and handed to the caller's `on_call`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from pydantic import JsonValue
 from temporalio import activity
 
+from activities.call_log import CallRecord, log_call, redact_headers, redact_text, redact_url
 from activities.http_errors import EXCERPT_BYTES, HttpFailure, status_failure
 from activities.http_models import (
     DEFAULT_RESPONSE_HEADERS,
@@ -85,6 +89,43 @@ def _body_args(request: HttpRequest) -> dict[str, Any]:
     return {"data": body.data}
 
 
+@dataclass
+class _Meter:
+    """What one call did, filled in as it goes; becomes its `CallRecord`."""
+
+    url: str
+    started: float = field(default_factory=time.monotonic)
+    headers: dict[str, str] = field(default_factory=dict)
+    credentials: set[str] = field(default_factory=set)
+    status: int | None = None
+    request_bytes: int = 0
+    response_bytes: int = 0
+
+    def received(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        read = response.num_bytes_downloaded
+        declared = response.headers.get("content-length", "")
+        unread = int(declared) if not read and declared.isdigit() else 0
+        self.response_bytes += read or unread
+
+    def record(
+        self, request: HttpRequest, attempt: int, outcome: str, error: str | None
+    ) -> CallRecord:
+        urls = (request.url, self.url)
+        return CallRecord(
+            method=request.method,
+            url=redact_url(self.url),
+            status=self.status,
+            latency_ms=round((time.monotonic() - self.started) * 1000, 2),
+            request_bytes=self.request_bytes,
+            response_bytes=self.response_bytes,
+            attempt=attempt,
+            outcome=outcome,
+            error=redact_text(error, urls) if error else None,
+            headers=redact_headers(self.headers, self.credentials),
+        )
+
+
 async def send(
     request: HttpRequest,
     *,
@@ -92,8 +133,45 @@ async def send(
     resolver: Resolver = system_resolver,
     idempotency_key: str | None = None,
     environ: Mapping[str, str] | None = None,
+    attempt: int = 1,
+    on_call: Callable[[CallRecord], None] | None = None,
+    log_context: Mapping[str, str | int | None] | None = None,
 ) -> HttpResponse:
-    """Perform `request` through the SSRF guard; raises `HttpFailure`."""
+    """Perform `request` through the SSRF guard; raises `HttpFailure`. The call is logged
+    (with `log_context` as extra fields) and its record passed to `on_call`."""
+    meter = _Meter(url=request.url)
+    outcome, error = "ok", None
+    try:
+        return await _send(request, policy, resolver, idempotency_key, environ, meter)
+    except HttpFailure as failure:
+        redact_failure(failure, (request.url, meter.url))
+        outcome, error = failure.kind, f"{failure.kind}: {failure}"
+        raise
+    except BaseException as exc:
+        outcome, error = type(exc).__name__, f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        record = meter.record(request, attempt, outcome, error)
+        log_call(record, **(log_context or {}))
+        if on_call is not None:
+            on_call(record)
+
+
+def redact_failure(failure: HttpFailure, urls: tuple[str, ...]) -> None:
+    """Keep secrets in URLs (query tokens, userinfo) out of the failure's message and
+    details: they reach workflow history, the Web UI and the SDK's own warnings."""
+    failure.args = (redact_text(str(failure), (*urls, failure.url), limit=None),)
+    failure.url = redact_url(failure.url) if failure.url else failure.url
+
+
+async def _send(
+    request: HttpRequest,
+    policy: OutboundPolicy,
+    resolver: Resolver,
+    idempotency_key: str | None,
+    environ: Mapping[str, str] | None,
+    meter: _Meter,
+) -> HttpResponse:
     credentials = _credentials(request, os.environ if environ is None else environ)
     headers = {k.lower(): v for k, v in request.headers.items()}
     body_args = _body_args(request)
@@ -102,9 +180,9 @@ async def send(
     if idempotency_key and request.unsafe:
         headers.setdefault("idempotency-key", idempotency_key)
     headers.update(credentials)
+    meter.credentials = set(credentials)
     t = request.timeouts
     transport = GuardedTransport(GuardedBackend(policy, resolver=resolver))
-    started = time.monotonic()
     try:
         async with (
             asyncio.timeout(t.total),
@@ -114,10 +192,13 @@ async def send(
                 trust_env=False,
             ) as client,
         ):
-            first = client.build_request(
-                request.method, request.url, params=request.query, headers=headers, **body_args
-            )
-            return await _exchange(client, first, request, set(credentials), started)
+            # `params=` would replace the URL's own query string (httpx 0.28): merge instead.
+            url = httpx.URL(request.url)
+            url = url.copy_merge_params(request.query) if request.query else url
+            first = client.build_request(request.method, url, headers=headers, **body_args)
+            meter.url, meter.headers = str(first.url), dict(first.headers)
+            meter.request_bytes = len(first.content)
+            return await _exchange(client, first, request, set(credentials), meter)
     except HttpFailure:
         raise
     except DestinationForbidden as exc:
@@ -152,7 +233,7 @@ async def _exchange(
     outgoing: httpx.Request,
     request: HttpRequest,
     credential_headers: set[str],
-    started: float,
+    meter: _Meter,
 ) -> HttpResponse:
     for _hop in range(request.max_redirects + 1):
         response = await client.send(outgoing, stream=True, follow_redirects=False)
@@ -164,8 +245,9 @@ async def _exchange(
                         nxt.headers.pop(name, None)
                 outgoing = nxt
                 continue
-            return await _read(response, request, started)
+            return await _read(response, request, meter.started)
         finally:
+            meter.received(response)
             await response.aclose()
     raise HttpFailure(
         f"{request.url} redirected more than {request.max_redirects} times",
@@ -266,7 +348,10 @@ async def http_request(request: HttpRequest) -> HttpResponse:
     """Perform one HTTP call; see the module docstring for its failure types."""
     try:
         return await send(
-            request, policy=current_policy(), idempotency_key=activity_idempotency_key(request)
+            request,
+            policy=current_policy(),
+            idempotency_key=activity_idempotency_key(request),
+            attempt=activity.info().attempt,
         )
     except HttpFailure as failure:
         raise failure.to_application_error() from None

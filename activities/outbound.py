@@ -20,6 +20,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.call_log import MAX_ERROR, CallRecord
 from activities.http_errors import HttpFailure
 from activities.http_models import HttpRequest, RawBody, Timeouts
 from activities.http_request import current_policy, send
@@ -81,6 +82,8 @@ class AttemptOutcome(BaseModel):
     disable: bool = False
     retry_after_seconds: float | None = None
     error: str | None = None
+    #: The HTTP call this attempt made (redacted); None when it made none.
+    call: CallRecord | None = None
 
 
 class EndpointState(BaseModel):
@@ -176,9 +179,17 @@ async def deliver_webhook(data: AttemptInput) -> AttemptOutcome:
         response_headers=["webhook-delivery"],
         max_response_bytes=RESPONSE_LIMIT,
     )
+    calls: list[CallRecord] = []
+    context = {"subscription": target.subscription, "msg_id": data.msg_id}
     try:
-        response = await send(request, policy=current_policy())
-    except HttpFailure as failure:
+        response = await send(
+            request,
+            policy=current_policy(),
+            attempt=data.attempt,
+            on_call=calls.append,
+            log_context=context,
+        )
+    except HttpFailure as failure:  # its URLs are redacted by `send`
         directive = failure.headers.get("webhook-delivery", "").strip().lower()
         delay = failure.retry_after
         return AttemptOutcome(
@@ -186,11 +197,15 @@ async def deliver_webhook(data: AttemptInput) -> AttemptOutcome:
             status=failure.status,
             disable=failure.status == 410 or directive == "disable",
             retry_after_seconds=delay.total_seconds() if delay is not None else None,
-            error=f"{failure.kind}: {failure}",
+            error=f"{failure.kind}: {failure}"[:MAX_ERROR],
+            call=calls[0] if calls else None,
         )
     directive = response.headers.get("webhook-delivery", "").strip().lower()
     return AttemptOutcome(
-        result="delivered", status=response.status, disable=directive == "disable"
+        result="delivered",
+        status=response.status,
+        disable=directive == "disable",
+        call=calls[0] if calls else None,
     )
 
 

@@ -15,8 +15,10 @@ addresses, and IPv6 forms that embed one of those (IPv4-mapped, IPv4-compatible,
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 import httpcore
@@ -205,17 +207,24 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+@functools.cache
+def ssl_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per process: loading the CA bundle costs ~40 ms of CPU, which per
+    call (twice, once for httpx's own pool) was most of an outbound call's cost."""
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport (and its error mapping), over a connection pool that connects
     only through `GuardedBackend`. Proxies and Unix sockets are not offered: both would
     connect somewhere other than the checked address."""
 
     def __init__(self, backend: GuardedBackend, *, verify: bool = True) -> None:
-        super().__init__(verify=verify, trust_env=False)
+        super().__init__(verify=ssl_context(verify), trust_env=False)
         if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx's transport layout changed: the SSRF guard cannot attach")
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            ssl_context=ssl_context(verify),
             max_connections=10,
             max_keepalive_connections=5,
             network_backend=backend,

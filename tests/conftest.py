@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -20,6 +22,7 @@ from tests.support.net import free_port
 from tests.support.signing import ORDERS_SECRET
 from webhook_gateway.devserver import TemporalDevServer
 from worker import build_worker
+from workflows import search_attributes
 
 os.environ.setdefault("TEST_ORDERS_SECRET", ORDERS_SECRET)
 
@@ -64,4 +67,14 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
     )
     async with env:
+        # The dev server registers Hooktide's search attributes at start; this one is told.
+        await env.client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(
+                namespace=env.client.namespace,
+                search_attributes={
+                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                    for key in search_attributes.ALL
+                },
+            )
+        )
         yield env

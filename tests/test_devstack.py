@@ -54,10 +54,12 @@ def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path
         order.write_text(json.dumps(order_payload("RUN-1")), encoding="utf-8")
         sent = subprocess.run(
             [HOOKTIDE, "send", "orders", str(order), "--url", f"http://127.0.0.1:{port}"],
-            cwd=REPO, env=env | DEV_ENV, capture_output=True, text=True, timeout=60,
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert sent.returncode == 0, sent.stdout + sent.stderr
         assert sent.stdout.startswith("202 Accepted")
+        # A second terminal has none of the stack's variables: send signs with the dev value.
+        assert "development value of HOOKTIDE_ORDERS_SECRET" in sent.stderr
         ui = httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10)
         assert ui.status_code == 200
     finally:

@@ -3,6 +3,7 @@ history may contain any of them, in any common encoding."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -66,6 +67,11 @@ async def test_no_secret_in_any_log_or_workflow_history(tmp_path: Path) -> None:
                         f"/deliveries/{delivery}", headers={"authorization": f"Bearer {token}"}
                     )
         client = await Client.connect(stack.temporal.address)
+        for _ in range(100):  # visibility lags the starts a little
+            listed = await client.count_workflows(f"TaskQueue = '{queue}'")
+            if listed.count >= 3:
+                break
+            await asyncio.sleep(0.1)
         histories = []
         async for wf in client.list_workflows(f"TaskQueue = '{queue}'"):
             handle = client.get_workflow_handle(wf.id, run_id=wf.run_id)

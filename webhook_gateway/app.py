@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from temporalio.client import Client
 
-from webhook_gateway import operator, tracing
+from webhook_gateway import approvals, operator, outbound_api, tracing
 from webhook_gateway.client_ip import ProxyTrust
 from webhook_gateway.config import HooktideConfig, load_config
 from webhook_gateway.dispatch import Dispatcher
@@ -50,6 +50,8 @@ def create_app(
         Route("/deliveries/{delivery_id}", operator.delivery, methods=["GET"]),
         Route("/openapi.json", _openapi(config), methods=["GET"]),
         Route("/metrics", metrics.endpoint, methods=["GET"]),
+        *approvals.routes(),
+        *outbound_api.routes(),
     ]
     proxies = ProxyTrust.from_setting(settings.trusted_proxies, header=settings.forwarded_header)
     for route in config.routes:

@@ -29,6 +29,7 @@ from webhook_gateway.cli_sign import signed_headers
 from webhook_gateway.config import HooktideConfig, Route, load_config
 from webhook_gateway.errors import ConfigError, GatewayError
 from webhook_gateway.routes_table import routes_table
+from webhook_gateway.secrets import SecretSource
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
 from webhook_gateway.temporal_errors import temporal_errors
@@ -143,9 +144,27 @@ def _routes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dev_secret_fallback(route: Route) -> None:
+    """Beside `make run`, a second terminal lacks its variables: sign with the same dev
+    values, for the route's own secret variables only, and say so."""
+    from webhook_gateway.devstack import DEV_ENV
+
+    names = {
+        name
+        for value in vars(route.verifier).values()
+        if isinstance(value, SecretSource)
+        for name in value.env_names()
+    }
+    fallback = sorted(n for n in names if n in DEV_ENV and not os.environ.get(n))
+    if fallback:
+        os.environ.update({n: DEV_ENV[n] for n in fallback})
+        print(f"(signing with the development value of {', '.join(fallback)})", file=sys.stderr)
+
+
 def _send(args: argparse.Namespace) -> int:
     settings = _settings()
     route = _route(_config(settings), args.route)
+    _dev_secret_fallback(route)
     try:
         body = Path(args.file).read_bytes()
     except OSError as exc:
@@ -203,7 +222,18 @@ def _filter(args: argparse.Namespace, config: HooktideConfig, default: Sequence[
         statuses=statuses,
         since=cli_deliveries.parse_time(args.since) if args.since else None,
         until=cli_deliveries.parse_time(args.until) if args.until else None,
+        outcomes=_outcomes(args.outcome),
     )
+
+
+def _outcomes(text: str | None) -> tuple[str, ...]:
+    outcomes = tuple(text.split(",")) if text else ()
+    unknown = [o for o in outcomes if o not in cli_deliveries.OUTCOMES]
+    if unknown:
+        raise ConfigError(
+            f"Unknown outcome {unknown}; use any of {', '.join(cli_deliveries.OUTCOMES)}."
+        )
+    return outcomes
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -222,7 +252,9 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         out.line(json.dumps(found, indent=2))
         return 0
-    columns = ("status", "route", "delivery_id", "workflow_id", "started_at")
+    columns: tuple[str, ...] = ("status", "route", "delivery_id", "workflow_id", "started_at")
+    if args.outbound or args.outcome:
+        columns = ("status", "outcome", "delivery_id", "started_at")
     table = [[str(r[c] if r[c] is not None else "-") for c in columns] for r in found]
     widths = [max([len(c), *(len(t[i]) for t in table)]) for i, c in enumerate(columns)]
     out.line("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)), "bold")
@@ -364,6 +396,12 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--task-queue", help="only workflows on this task queue")
     parser.add_argument(
         "--status", help=f"comma-separated, any of: {', '.join(STATUSES)}", metavar="S[,S]"
+    )
+    parser.add_argument(
+        "--outcome",
+        help="outbound deliveries by HooktideStatus (implies --outbound), comma-separated, "
+        f"any of: {', '.join(cli_deliveries.OUTCOMES)}",
+        metavar="O[,O]",
     )
     parser.add_argument("--since", help="started at or after: 30m, 2h, 7d or an ISO time")
     parser.add_argument("--until", help="started at or before: 30m, 2h, 7d or an ISO time")

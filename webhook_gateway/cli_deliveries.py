@@ -11,7 +11,9 @@ Redrive re-runs a failed delivery with its original input, as a new run:
   `<workflow id>-redrive-<n>`, with memo `hooktide_redrive_of` naming the original.
 - outbound (`WebhookDeliveryWorkflow`, which *completes* with outcome `failed` when it gives
   up): a new run under the same id (its id reuse policy allows one once closed), with the
-  same memo.
+  same memo. Outbound deliveries are found by their search attributes too (`--outcome
+  failed` is `HooktideStatus = 'failed'`). `plan` and `execute` are the one redrive logic:
+  the operator API (`POST /outbound/{id}/redrive`) calls them as well.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from webhook_gateway.config import HooktideConfig, Route
 from webhook_gateway.errors import ConfigError
+from workflows import search_attributes as sa
 
 OUTBOUND_WORKFLOW = "WebhookDeliveryWorkflow"
 REDRIVE_MEMO = "hooktide_redrive_of"
@@ -46,6 +49,8 @@ STATUSES = {
     "timed-out": "TimedOut",
 }
 REDRIVABLE = frozenset({"failed", "timed-out", "terminated", "canceled"})
+#: HooktideStatus values of outbound deliveries.
+OUTCOMES = ("pending", "delivered", "failed", "aborted", "disabled")
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _SAFE = re.compile(r"^[^'\"\\]*$")
@@ -80,10 +85,12 @@ class Filter:
     statuses: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    #: HooktideStatus values; outbound deliveries only (implies `outbound`).
+    outcomes: tuple[str, ...] = ()
 
     def query(self, config: HooktideConfig) -> str:
         parts: list[str] = []
-        if self.outbound:
+        if self.outbound or self.outcomes:
             parts.append(f"WorkflowType = {_quoted(OUTBOUND_WORKFLOW)}")
         elif self.route is not None:
             parts.append(f"WorkflowType = {_quoted(self.route.workflow)}")
@@ -99,6 +106,9 @@ class Filter:
         if self.statuses:
             names = ", ".join(_quoted(STATUSES[s]) for s in self.statuses)
             parts.append(f"ExecutionStatus IN ({names})")
+        if self.outcomes:
+            values = ", ".join(_quoted(o) for o in self.outcomes)
+            parts.append(f"{sa.STATUS.name} IN ({values})")
         if self.since:
             parts.append(f"StartTime >= {_quoted(self.since.isoformat())}")
         if self.until:
@@ -136,7 +146,10 @@ def route_of(config: HooktideConfig, execution: Execution) -> tuple[str, str | N
 
 
 async def row(config: HooktideConfig, execution: Execution) -> dict[str, Any]:
+    """One delivery as `list` and `show` print it. An outbound delivery's id is its
+    workflow id (what `GET /outbound/{id}` takes); `outcome` is its HooktideStatus."""
     route, delivery = route_of(config, execution)
+    outbound = execution.workflow_type == OUTBOUND_WORKFLOW
     memo = await execution.memo()
     return {
         "route": route,
@@ -148,7 +161,11 @@ async def row(config: HooktideConfig, execution: Execution) -> dict[str, Any]:
         "started_at": execution.start_time.isoformat(),
         "closed_at": execution.close_time.isoformat() if execution.close_time else None,
         "redrive_of": memo.get(REDRIVE_MEMO),
-    }
+    } | (
+        {"delivery_id": execution.id, "outcome": execution.typed_search_attributes.get(sa.STATUS)}
+        if outbound
+        else {}
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,6 +195,9 @@ async def _outbound_failed(client: Client, execution: Execution) -> bool:
     """An outbound delivery that gave up: it *completed*, with outcome `failed`."""
     if execution.status != WorkflowExecutionStatus.COMPLETED:
         return status_name(execution.status) in REDRIVABLE
+    searched = execution.typed_search_attributes.get(sa.STATUS)
+    if searched is not None:
+        return searched == "failed"
     result = await client.get_workflow_handle(execution.id, run_id=execution.run_id).result()
     outcome = result.get("outcome") if isinstance(result, dict) else None
     return outcome == "failed"
@@ -225,7 +245,18 @@ async def _original_input(client: Client, step: Step) -> list[Any]:
     return await client.data_converter.decode(started.input.payloads)
 
 
-async def execute(client: Client, step: Step) -> str:
+@dataclass(frozen=True)
+class Redriven:
+    """The run a redrive started."""
+
+    workflow_id: str
+    run_id: str | None
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id} run {self.run_id}"
+
+
+async def execute(client: Client, step: Step) -> Redriven:
     """Carry out one step; returns the workflow id and run id it started."""
     memo = {REDRIVE_MEMO: f"{step.workflow_id}/{step.run_id}"}
     if step.action == "reset":
@@ -241,7 +272,7 @@ async def execute(client: Client, step: Step) -> str:
                 request_id=str(uuid.uuid4()),
             )
         )
-        return f"{step.workflow_id} run {response.run_id}"
+        return Redriven(step.workflow_id, response.run_id)
     args = await _original_input(client, step)
     if step.action == "new-run":
         handle = await client.start_workflow(
@@ -252,7 +283,7 @@ async def execute(client: Client, step: Step) -> str:
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             memo=memo,
         )
-        return f"{handle.id} run {handle.result_run_id}"
+        return Redriven(handle.id, handle.result_run_id)
     for n in range(1, 1000):
         try:
             handle = await client.start_workflow(
@@ -264,5 +295,5 @@ async def execute(client: Client, step: Step) -> str:
             )
         except WorkflowAlreadyStartedError:
             continue
-        return f"{handle.id} run {handle.result_run_id}"
+        return Redriven(handle.id, handle.result_run_id)
     raise ConfigError(f"{step.workflow_id} has been redriven 999 times already.")

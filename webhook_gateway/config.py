@@ -20,7 +20,9 @@ from webhook_gateway.verifiers import VerifierConfig
 Mode = Literal["start", "signal", "signal_with_start", "update", "batch", "debounce"]
 ADDRESSED_MODES = ("signal", "signal_with_start", "update")
 
-RESERVED_PREFIXES = ("/healthz", "/readyz", "/deliveries", "/openapi.json", "/metrics")
+RESERVED_PREFIXES = (
+    "/healthz", "/readyz", "/deliveries", "/openapi.json", "/metrics", "/approvals",
+)  # fmt: skip
 NEVER_FORWARDED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 DEFAULT_FORWARDED = ("content-type", "user-agent")
 PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from webhook_gateway import devpeers
 from webhook_gateway.config import load_config
 from webhook_gateway.devserver import TemporalDevServer
 from webhook_gateway.routes_table import routes_table
@@ -28,6 +29,12 @@ DEV_ENV = {
     "HOOKTIDE_OPERATOR_TOKEN": "dev-operator-token",
     # The example's inventory, CRM and subscriber services run on loopback.
     "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8,::1/128",
+    # The order example (webhook_gateway/devpeers.py adds the peers' URLs and ports).
+    "HOOKTIDE_APPROVAL_SECRET": "dev-approval-secret-hooktide-local-only",
+    "HOOKTIDE_SUBSCRIBER_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LXN1YnNjcmliZXItc2VjcmV0",
+    "HOOKTIDE_OPS_EMAIL": "ops@hooktide.localhost",
+    "HOOKTIDE_APPROVER_EMAIL": "approver@hooktide.localhost",
+    "HOOKTIDE_ORDER_EVENTS": "true",
 }
 
 
@@ -95,6 +102,10 @@ async def run_stack() -> int:
             print(f"Temporal dev server starting on {server.address} ...", flush=True)
             await server.wait_ready()
             env["TEMPORAL_ADDRESS"] = server.address
+        env.update(devpeers.peer_env(settings, env, ui_url=server.ui_url if server else None))
+        peers = devpeers.start(settings, env, _spawn)
+        children += peers
+        await devpeers.wait(settings, peers)
         worker = _spawn([sys.executable, "-m", "worker"], env, state / "worker.log")
         children.append(("worker", worker))
         gateway = _spawn(
@@ -104,6 +115,7 @@ async def run_stack() -> int:
         base = f"http://{settings.host}:{settings.port}"
         await _wait_http(f"{base}/healthz", gateway)
         _banner(settings, config_path=str(settings.config_path), base=base, server=server)
+        print(devpeers.banner(settings, env), flush=True)
         print(routes_table(config, base), flush=True)
         if dev_values:
             print("\nDevelopment values (set these variables yourself to use your own):")

@@ -136,6 +136,41 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
             },
         }
     }
+    outbound_params = [
+        {"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "subscription", "in": "query", "schema": {"type": "string"}},
+    ]
+    outbound_errors = {
+        "401": _problem("Missing or wrong operator token"),
+        "403": _problem("Operator endpoints are off (no HOOKTIDE_OPERATOR_TOKEN)"),
+        "404": _problem("No outbound delivery with this id"),
+        "503": _problem("Temporal unreachable"),
+    }
+    paths["/outbound/{delivery_id}"] = {
+        "get": {
+            "operationId": "outbound-delivery",
+            "summary": "An outbound webhook delivery: status (HooktideStatus), result, and "
+            "every attempt with its redacted HTTP call",
+            "description": "`delivery_id` is the delivery's workflow id, or its webhook-id "
+            "with `?subscription=`.",
+            "security": [{"operator": []}],
+            "parameters": outbound_params,
+            "responses": {"200": {"description": "Status and attempt log"}, **outbound_errors},
+        }
+    }
+    paths["/outbound/{delivery_id}/redrive"] = {
+        "post": {
+            "operationId": "outbound-redrive",
+            "summary": "Start a delivery that gave up again (same id, original input)",
+            "security": [{"operator": []}],
+            "parameters": outbound_params,
+            "responses": {
+                "202": {"description": "The new run: workflow_id, run_id, redrive_of"},
+                "409": _problem("The delivery is running or did not give up"),
+                **outbound_errors,
+            },
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {

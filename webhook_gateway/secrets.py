@@ -31,6 +31,10 @@ class SecretSource(BaseModel):
             parts.append(self.file)
         return ", ".join(parts)
 
+    def env_names(self) -> list[str]:
+        """The environment variables this source reads."""
+        return self._env_names()
+
     def _env_names(self) -> list[str]:
         if self.env is None:
             return []

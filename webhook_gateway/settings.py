@@ -3,6 +3,7 @@ worker and CLI alike, so every deployment is configured by the same variables.""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -82,6 +83,54 @@ class Settings(BaseSettings):
         default="", validation_alias=AliasChoices("HOOKTIDE_OUTBOUND_ALLOW")
     )
 
+    # The order example (README, "The order example"): its peers, mail, approvals, events.
+    # An unset URL or SMTP host leaves that step out; `hooktide run` sets them all.
+    inventory_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_INVENTORY_URL")
+    )
+    crm_url: str | None = Field(default=None, validation_alias=AliasChoices("HOOKTIDE_CRM_URL"))
+    smtp_host: str | None = Field(default=None, validation_alias=AliasChoices("HOOKTIDE_SMTP_HOST"))
+    smtp_port: int = Field(default=25, validation_alias=AliasChoices("HOOKTIDE_SMTP_PORT"))
+    smtp_starttls: bool = Field(
+        default=False, validation_alias=AliasChoices("HOOKTIDE_SMTP_STARTTLS")
+    )
+    smtp_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_SMTP_USERNAME")
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_SMTP_PASSWORD")
+    )
+    mail_from: str = Field(
+        default="Hooktide <orders@hooktide.localhost>",
+        validation_alias=AliasChoices("HOOKTIDE_MAIL_FROM"),
+    )
+    ops_email: str | None = Field(default=None, validation_alias=AliasChoices("HOOKTIDE_OPS_EMAIL"))
+    approver_email: str | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_APPROVER_EMAIL")
+    )
+    approval_threshold: Decimal = Field(
+        default=Decimal(1000), ge=0, validation_alias=AliasChoices("HOOKTIDE_APPROVAL_THRESHOLD")
+    )
+    approval_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_APPROVAL_SECRET")
+    )
+    order_events: bool = Field(
+        default=False, validation_alias=AliasChoices("HOOKTIDE_ORDER_EVENTS")
+    )
+    ui_url: str = Field(
+        default="http://127.0.0.1:8233", validation_alias=AliasChoices("HOOKTIDE_UI_URL")
+    )
+    dev_inventory_port: int = Field(
+        default=8101, validation_alias=AliasChoices("HOOKTIDE_DEV_INVENTORY_PORT")
+    )
+    dev_crm_port: int = Field(default=8102, validation_alias=AliasChoices("HOOKTIDE_DEV_CRM_PORT"))
+    dev_subscriber_port: int = Field(
+        default=8103, validation_alias=AliasChoices("HOOKTIDE_DEV_SUBSCRIBER_PORT")
+    )
+    dev_smtp_port: int = Field(
+        default=8025, validation_alias=AliasChoices("HOOKTIDE_DEV_SMTP_PORT")
+    )
+
     # Telemetry (docs/OPERATIONS.md): log format, the worker's SDK metrics, OTLP traces.
     log_format: Literal["json", "text"] = Field(
         default="json", validation_alias=AliasChoices("HOOKTIDE_LOG_FORMAT")
@@ -104,3 +153,8 @@ class Settings(BaseSettings):
     @property
     def target(self) -> str:
         return self.temporal_address or "127.0.0.1:7233"
+
+    @property
+    def gateway_url(self) -> str:
+        """Where people reach the gateway (approval links): HOOKTIDE_PUBLIC_URL, else host:port."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

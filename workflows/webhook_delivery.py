@@ -6,6 +6,12 @@ retries, so the schedule is exact and visible in history; a `Retry-After` longer
 next wait replaces it. Each attempt is one activity run (no activity retries): 2xx = done;
 410 or `webhook-delivery: disable` disables the endpoint; `webhook-delivery: abort-message`
 gives up on this message; anything else (3xx, 4xx, 5xx, timeout) waits for the next slot.
+
+Searchable: the run upserts HooktideEndpoint, HooktideEventType, HooktideDeliveryId (the
+webhook-id) and HooktideStatus (pending, then delivered / failed / aborted / disabled), so
+`HooktideStatus = 'failed'` finds the deliveries that gave up. The attempt log (one entry
+per attempt with its redacted HTTP call; at most len(SCHEDULE) per run) is the `attempts`
+query and `DeliveryResult.attempt_log`.
 """
 
 from __future__ import annotations
@@ -27,6 +33,12 @@ with workflow.unsafe.imports_passed_through():
         deliver_webhook,
         disable_endpoint,
     )
+    from workflows import search_attributes as sa
+    from workflows.notifications import notify_ops_of_failure
+
+#: Runs started before this patch neither upsert search attributes nor keep them replaying.
+SEARCHABLE_PATCH = "searchable-status"
+STATUS_OF = {"endpoint-disabled": "disabled"}
 
 SCHEDULE = (
     timedelta(0),
@@ -51,15 +63,19 @@ class DeliveryResult(BaseModel):
     attempts: int
     last_status: int | None = None
     last_error: str | None = None
+    attempt_log: list[AttemptOutcome] = []
 
 
 @workflow.defn
 class WebhookDeliveryWorkflow:
     def __init__(self) -> None:
         self._attempts: list[AttemptOutcome] = []
+        self._searchable = False
 
     @workflow.run
     async def run(self, data: DeliveryInput) -> DeliveryResult:
+        self._searchable = workflow.patched(SEARCHABLE_PATCH)
+        self._mark(data, "pending")
         for number in range(1, len(SCHEDULE) + 1):
             outcome = await self._attempt(data, number)
             self._attempts.append(outcome)
@@ -78,6 +94,14 @@ class WebhookDeliveryWorkflow:
                 return self._result(data, outcome.result)
             if number < len(SCHEDULE):
                 await workflow.sleep(self._next_wait(SCHEDULE[number], outcome))
+        if workflow.patched("ops-notice-on-failure"):  # operations hear of what gave up
+            last = self._attempts[-1]
+            await notify_ops_of_failure(
+                "webhook.failed",
+                f"Webhook {data.msg_id} to '{data.target.subscription}' gave up",
+                f"{len(self._attempts)} attempts; last answer {last.status or 'none'} "
+                f"({(last.error or 'no error').split(':', 1)[0]})",
+            )
         return self._result(data, "failed")
 
     async def _attempt(self, data: DeliveryInput, number: int) -> AttemptOutcome:
@@ -102,7 +126,21 @@ class WebhookDeliveryWorkflow:
             wait = max(wait, timedelta(seconds=outcome.retry_after_seconds))
         return wait
 
+    def _mark(self, data: DeliveryInput, status: str) -> None:
+        if not self._searchable:
+            return
+        event_type = data.payload.get("type")
+        updates = [
+            sa.ENDPOINT.value_set(data.target.subscription),
+            sa.DELIVERY_ID.value_set(data.msg_id),
+            sa.STATUS.value_set(STATUS_OF.get(status, status)),
+        ]
+        if isinstance(event_type, str):
+            updates.append(sa.EVENT_TYPE.value_set(event_type))
+        workflow.upsert_search_attributes(updates)
+
     def _result(self, data: DeliveryInput, outcome: str) -> DeliveryResult:
+        self._mark(data, outcome)
         last = self._attempts[-1] if self._attempts else None
         return DeliveryResult.model_validate(
             {
@@ -112,6 +150,7 @@ class WebhookDeliveryWorkflow:
                 "attempts": len(self._attempts),
                 "last_status": last.status if last else None,
                 "last_error": last.error if last else None,
+                "attempt_log": self._attempts,
             }
         )
 

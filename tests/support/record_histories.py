@@ -5,11 +5,17 @@ files: they are what running workflows were recorded with):
 
     .venv/bin/python -m tests.support.record_histories            # everything
     .venv/bin/python -m tests.support.record_histories highfreq   # inbox, batch, debounce only
+    .venv/bin/python -m tests.support.record_histories orders     # OrderWorkflow, with its peers
+    .venv/bin/python -m tests.support.record_histories outbound   # webhook delivery only
+
+The outbound history is named after the delivery workflow's newest patch, so recording it
+again never overwrites the histories of earlier versions.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import uuid
@@ -20,19 +26,25 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from activities.outbound import DeliveryInput, DeliveryTarget
+from tests.example.record_orders import record_orders
+from tests.support.gateway import serve
 from tests.support.net import free_port
-from tests.support.signing import order_payload
+from tests.support.peer import Peer, Reply
+from tests.support.signing import ORDERS_SECRET, order_payload
 from webhook_gateway.devserver import TemporalDevServer
 from webhook_gateway.event import WebhookEvent
 from webhook_gateway.highfreq import CollectorInput, InboxBatch, InboxInput, PendingStart
+from webhook_gateway.secrets import SecretSource
 from worker import build_worker
 from workflows.batch import BatchCollectorWorkflow
 from workflows.debounce import DebounceCollectorWorkflow
 from workflows.inbox import InboxWorkflow
-from workflows.order import OrderWorkflow
 from workflows.ticket import TicketWorkflow
+from workflows.webhook_delivery import SEARCHABLE_PATCH, WebhookDeliveryWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+OUTBOUND_HISTORY = "webhook_delivery_" + SEARCHABLE_PATCH.replace("-", "_")
 
 
 def event(delivery_id: str, body: Any) -> WebhookEvent:
@@ -49,15 +61,7 @@ async def record(client: Client, queue: str) -> None:
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
-    for name, body in (
-        ("order_accepted", order_payload("H-1")),
-        ("order_rejected", {"id": "H-2", "lines": []}),
-    ):
-        wid = f"rec-{name}-{uuid.uuid4().hex[:6]}"
-        await client.execute_workflow(
-            OrderWorkflow.run, event(name, body), id=wid, task_queue=queue
-        )
-        await save(name, wid)
+    await record_orders(client, queue, HISTORIES)
 
     wid = f"rec-ticket-{uuid.uuid4().hex[:6]}"
     handle = await client.start_workflow(
@@ -134,6 +138,31 @@ async def record_highfreq(client: Client, queue: str) -> None:
     await save("debounce_collector", wid)
 
 
+async def record_outbound(client: Client, queue: str, name: str) -> None:
+    """One delivery to a loopback peer: 503, the 5 s timer, then 200 (two attempts)."""
+    os.environ["HOOKTIDE_OUTBOUND_ALLOW"] = "127.0.0.0/8"
+    os.environ["RECORD_OUTBOUND_WHSEC"] = ORDERS_SECRET
+    peer = Peer()
+    peer.script("/hook", Reply(503), Reply(200))
+    async with serve(peer.app) as base:
+        peer.base = base
+        target = DeliveryTarget(
+            subscription="recorded",
+            url=peer.url("/hook?token=recorded-query-secret"),
+            secret=SecretSource(env="RECORD_OUTBOUND_WHSEC"),
+        )
+        payload = {"type": "order.completed", "timestamp": "2026-11-27T12:00:00Z", "data": {}}
+        wid = f"rec-delivery-{uuid.uuid4().hex[:6]}"
+        await client.execute_workflow(
+            WebhookDeliveryWorkflow.run,
+            DeliveryInput(target=target, msg_id=f"msg_{uuid.uuid4().hex}", payload=payload),
+            id=wid,
+            task_queue=queue,
+        )
+    history = await client.get_workflow_handle(wid).fetch_history()
+    (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+
 async def main(only: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = TemporalDevServer(db_file=Path(tmp) / "t.db", port=free_port(), ui_port=None)
@@ -143,9 +172,14 @@ async def main(only: str | None = None) -> None:
             client = await Client.connect(server.address, data_converter=pydantic_data_converter)
             queue = f"record-{uuid.uuid4().hex[:6]}"
             async with build_worker(client, queue):
-                if only != "highfreq":
+                if only is None:
                     await record(client, queue)
-                await record_highfreq(client, queue)
+                if only == "orders":
+                    await record_orders(client, queue, HISTORIES)
+                if only in (None, "highfreq"):
+                    await record_highfreq(client, queue)
+                if only in (None, "outbound"):
+                    await record_outbound(client, queue, OUTBOUND_HISTORY)
         finally:
             server.stop()
 

