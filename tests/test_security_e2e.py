@@ -4,7 +4,6 @@ Routes feed a task queue nobody polls: Temporal accepting the start is what is c
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -13,21 +12,18 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-import uvicorn
 from slack_sdk.signature import SignatureVerifier
-from starlette.applications import Starlette
 from stripe import WebhookSignature
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 from twilio.request_validator import RequestValidator
 
-from tests.support.net import LOOPBACK, free_port
+from tests.support.gateway import serve
 from webhook_gateway.app import create_app
 from webhook_gateway.config import HooktideConfig, parse_config
 from webhook_gateway.settings import Settings
@@ -96,29 +92,6 @@ def security_config(queue: str) -> HooktideConfig:
 @pytest.fixture(scope="module")
 def queue() -> str:
     return f"nobody-polls-security-{uuid.uuid4().hex[:6]}"
-
-
-@asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[str]:
-    """Like tests.support.gateway.serve, with uvicorn's own X-Forwarded-For handling off (it
-    trusts 127.0.0.1 by default): HOOKTIDE_TRUSTED_PROXIES must be the only judge."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host=LOOPBACK, port=port, log_level="warning", lifespan="on", proxy_headers=False
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    for _ in range(250):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.02)
-    if task.done():
-        task.result()
-    try:
-        yield f"http://{LOOPBACK}:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _gateway(

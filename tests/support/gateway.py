@@ -14,9 +14,12 @@ from tests.support.net import LOOPBACK, free_port
 
 @asynccontextmanager
 async def serve(app: Starlette) -> AsyncIterator[str]:
-    """Serve `app`; yields its base URL."""
+    """Serve `app`; yields its base URL. As in production (webhook_gateway/server.py),
+    uvicorn's own X-Forwarded-For handling is off: HOOKTIDE_TRUSTED_PROXIES alone decides."""
     port = free_port()
-    config = uvicorn.Config(app, host=LOOPBACK, port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host=LOOPBACK, port=port, log_level="warning", lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(200):
