@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 VERSION = "v1"
-NONCE = re.compile(r"^[0-9a-f-]{8,64}$")
+NONCE = re.compile(r"[0-9a-f-]{8,64}")
+B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class ApprovalTokenError(Exception):
@@ -61,6 +62,8 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
+    if not B64URL.fullmatch(text):
+        raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
@@ -69,10 +72,13 @@ def _mac(secret: str, workflow_id: str, nonce: str, expiry: int) -> bytes:
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
 
+def _spell(workflow_id: bytes, nonce: str, expiry: int, mac: bytes) -> str:
+    return ".".join((VERSION, _b64(workflow_id), nonce, str(expiry), _b64(mac)))
+
+
 def make_token(secret: str, workflow_id: str, nonce: str, expires_at: datetime) -> str:
     expiry = int(expires_at.timestamp())
-    mac = _mac(secret, workflow_id, nonce, expiry)
-    return ".".join((VERSION, _b64(workflow_id.encode()), nonce, str(expiry), _b64(mac)))
+    return _spell(workflow_id.encode(), nonce, expiry, _mac(secret, workflow_id, nonce, expiry))
 
 
 def read_token(secret: str, token: str, *, now: datetime | None = None) -> ApprovalToken:
@@ -83,14 +89,19 @@ def read_token(secret: str, token: str, *, now: datetime | None = None) -> Appro
         raise MalformedToken("This is not a Hooktide approval link.")
     _, wid_part, nonce, expiry_part, mac_part = parts
     try:
-        workflow_id = _unb64(wid_part).decode()
+        raw_workflow_id = _unb64(wid_part)
+        workflow_id = raw_workflow_id.decode()
         mac = _unb64(mac_part)
         expiry = int(expiry_part)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise MalformedToken("This approval link is damaged (was it cut short?).") from None
-    if not NONCE.match(nonce) or not workflow_id:
+    if not NONCE.fullmatch(nonce) or not workflow_id:
         raise MalformedToken("This approval link is damaged (was it cut short?).")
-    if not hmac.compare_digest(mac, _mac(secret, workflow_id, nonce, expiry)):
+    # Base64 leaves bits unused and int() reads "+1", " 1" and "01" alike: a token is good
+    # only as the one string `make_token` spells, or a changed link could still verify.
+    if _spell(raw_workflow_id, nonce, expiry, mac) != token or not hmac.compare_digest(
+        mac, _mac(secret, workflow_id, nonce, expiry)
+    ):
         raise TamperedToken("This approval link is not valid: it was changed or not issued here.")
     expires_at = datetime.fromtimestamp(expiry, tz=UTC)
     if (now or datetime.now(UTC)) >= expires_at:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import random
+import string
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -73,3 +76,69 @@ def test_a_cut_short_link_is_malformed_not_a_crash() -> None:
     for end in range(len(token)):
         with pytest.raises((MalformedToken, TamperedToken)):
             read_token(SECRET, token[:end], now=NOW)
+
+
+B64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
+
+
+def _decoded(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _same_bytes_spellings(part: str) -> list[str]:
+    """Every other spelling of a base64url part whose last character differs only in the
+    padding bits: each decodes to exactly the bytes of `part`."""
+    raw = _decoded(part)
+    return [
+        spelling
+        for c in B64URL
+        if (spelling := part[:-1] + c) != part and _decoded(spelling) == raw
+    ]
+
+
+def test_a_mac_spelled_another_way_is_refused_as_tampered() -> None:
+    rng = random.Random(20260101)
+    refused = 0
+    for _ in range(200):
+        workflow_id = "order-" + "".join(rng.choices(B64URL, k=rng.randrange(1, 40)))
+        pieces = make_token(SECRET, workflow_id, NONCE, LATER).split(".")
+        spellings = _same_bytes_spellings(pieces[4])
+        assert len(spellings) == 3  # 32 bytes: the last character carries 2 padding bits
+        for mac in spellings:
+            with pytest.raises(TamperedToken) as caught:
+                read_token(SECRET, ".".join([*pieces[:4], mac]), now=NOW)
+            assert caught.value.status == 403
+            refused += 1
+
+    assert refused == 600
+
+
+def test_a_workflow_id_spelled_another_way_is_refused_as_tampered() -> None:
+    rng = random.Random(20260102)
+    tried = 0
+    for _ in range(200):
+        workflow_id = "order-" + "".join(rng.choices(B64URL, k=rng.randrange(1, 40)))
+        pieces = make_token(SECRET, workflow_id, NONCE, LATER).split(".")
+        for wid in _same_bytes_spellings(pieces[1]):
+            with pytest.raises(TamperedToken):
+                read_token(SECRET, ".".join([pieces[0], wid, *pieces[2:]]), now=NOW)
+            tried += 1
+
+    assert tried > 200
+
+
+@pytest.mark.parametrize("expiry", ["0{}", "+{}", " {}", "{} ", "{}\n"])
+def test_an_expiry_spelled_another_way_is_refused_as_tampered(expiry: str) -> None:
+    pieces = make_token(SECRET, "order-1", NONCE, LATER).split(".")
+    pieces[3] = expiry.format(pieces[3])
+
+    with pytest.raises(TamperedToken):
+        read_token(SECRET, ".".join(pieces), now=NOW)
+
+
+def test_a_nonce_with_a_trailing_newline_is_malformed() -> None:
+    pieces = make_token(SECRET, "order-1", NONCE, LATER).split(".")
+    pieces[2] += "\n"
+
+    with pytest.raises(MalformedToken):
+        read_token(SECRET, ".".join(pieces), now=NOW)
