@@ -28,7 +28,7 @@ from webhook_gateway.config import load_config
 from webhook_gateway.errors import ConfigError
 from webhook_gateway.secrets import SecretSource
 from webhook_gateway.settings import Settings
-from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign
+from webhook_gateway.verifiers.standard_webhooks import secret_key, sign
 
 USER_AGENT = "Hooktide-Webhooks/1"
 RESPONSE_LIMIT = 64 * 1024
@@ -154,7 +154,7 @@ async def deliver_webhook(data: AttemptInput) -> AttemptOutcome:
         return AttemptOutcome(result="endpoint-disabled")
     label = f"subscription '{target.subscription}'"
     try:
-        keys = [decode_secret(s, route=label) for s in target.secret.resolve(label)]
+        keys = [secret_key(s, route=label) for s in target.secret.secrets(label)]
     except ConfigError as exc:
         return AttemptOutcome(result="failed", error=str(exc))
     body = json.dumps(data.payload, separators=(",", ":"), ensure_ascii=False).encode()

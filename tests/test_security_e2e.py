@@ -77,11 +77,13 @@ def security_config(queue: str) -> HooktideConfig:
                     {"type": "github", "secret": secret("TEST_GITHUB_SECRET")},
                     allow_ips=["192.0.2.0/24", "2001:db8::/32"],
                 ),
-                "bearer": route("/sec/bearer", bearer, delivery_id={"header": "x-request-id"}),
+                "bearer": route(
+                    "/sec/bearer", bearer, delivery_id={"header": "x-request-id", "unsigned": True}
+                ),
                 "limited": route(
                     "/sec/limited",
                     bearer,
-                    delivery_id={"header": "x-request-id"},
+                    delivery_id={"header": "x-request-id", "unsigned": True},
                     rate_limit={"requests": 2, "per_seconds": 3600},
                 ),
             }

@@ -29,7 +29,7 @@ from webhook_gateway.cli_sign import signed_headers
 from webhook_gateway.config import HooktideConfig, Route, load_config
 from webhook_gateway.errors import ConfigError, GatewayError
 from webhook_gateway.routes_table import routes_table
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.secrets import SecretSource, SecretSources
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
 from webhook_gateway.temporal_errors import temporal_errors
@@ -152,7 +152,7 @@ def _dev_secret_fallback(route: Route) -> None:
     names = {
         name
         for value in vars(route.verifier).values()
-        if isinstance(value, SecretSource)
+        if isinstance(value, SecretSource | SecretSources)
         for name in value.env_names()
     }
     fallback = sorted(n for n in names if n in DEV_ENV and not os.environ.get(n))
@@ -198,6 +198,8 @@ def _check(args: argparse.Namespace) -> int:
     problems = cli_check.problems(connect_temporal=args.temporal)
     for note in cli_check.notes():
         out.line(f"note: {note}", "dim")
+    for warning in cli_check.warnings():
+        out.line(f"warning: {warning}", "yellow")
     if not problems:
         out.line("OK: the route file and the environment are valid.", "green")
         return 0

@@ -148,3 +148,12 @@ def notes() -> list[str]:
     if not os.environ.get("TEMPORAL_ADDRESS"):
         told.append("TEMPORAL_ADDRESS is unset: the gateway and worker use 127.0.0.1:7233.")
     return told
+
+
+def warnings() -> list[str]:
+    """Accepted, but weaker than it could be: ids a replay could change."""
+    try:
+        config = load_config(Settings().config_path)
+    except (ConfigError, ValidationError):
+        return []  # reported by problems()
+    return [warning for route in config.routes for warning in route.unsigned_ids()]

@@ -13,6 +13,7 @@ from webhook_gateway.client_ip import parse_networks
 from webhook_gateway.errors import ConfigError
 from webhook_gateway.highfreq import BatchConfig, DebounceConfig, GroupCommitConfig
 from webhook_gateway.id_rule import IdRule as IdRule  # re-exported: ids.py, tests
+from webhook_gateway.operator_paths import RESERVED_PREFIXES, reserved_prefix
 from webhook_gateway.rate_limit import RateLimitConfig
 from webhook_gateway.subscriptions import Subscriptions
 from webhook_gateway.verifiers import VerifierConfig
@@ -20,9 +21,6 @@ from webhook_gateway.verifiers import VerifierConfig
 Mode = Literal["start", "signal", "signal_with_start", "update", "batch", "debounce"]
 ADDRESSED_MODES = ("signal", "signal_with_start", "update")
 
-RESERVED_PREFIXES = (
-    "/healthz", "/readyz", "/deliveries", "/openapi.json", "/metrics", "/approvals",
-)  # fmt: skip
 NEVER_FORWARDED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 DEFAULT_FORWARDED = ("content-type", "user-agent")
 PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -57,8 +55,12 @@ class Route(BaseModel):
     def _path_shape(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("must start with '/'")
-        if any(value == p or value.startswith(p + "/") for p in RESERVED_PREFIXES):
-            raise ValueError(f"is reserved for the gateway's own endpoints ({RESERVED_PREFIXES})")
+        reserved = reserved_prefix(value)
+        if reserved is not None:
+            raise ValueError(
+                f"is under {reserved}, which is reserved for the gateway's own endpoints "
+                f"({', '.join(RESERVED_PREFIXES)}); choose another path"
+            )
         return value
 
     @field_validator("methods")
@@ -95,8 +97,12 @@ class Route(BaseModel):
         if self.delivery_id is None and self.verifier.default_delivery_id() is None:
             raise ValueError(
                 f"route '{self.name}': field delivery_id is missing, and verifier type "
-                f"'{self.verifier.type}' has no default; set delivery_id: {{header: ...}}"
+                f"'{self.verifier.type}' has no default; set delivery_id: {{header: ..., "
+                "unsigned: true}"
             )
+        self._signed("delivery_id", self.delivery_id_rule)
+        if self.mode == "start" and self.workflow_id is not None and self.workflow_id.sources():
+            self._signed("workflow_id", self.workflow_id_rule)
         self._high_frequency_fields()
         if self.mode in ADDRESSED_MODES and (
             self.workflow_id is None or not self.workflow_id.sources()
@@ -109,6 +115,24 @@ class Route(BaseModel):
         if forbidden:
             raise ValueError(f"forward_headers may not carry credentials: {forbidden}")
         return self
+
+    def _signed(self, field_name: str, rule: IdRule) -> None:
+        """An id that dedupes must be one the sender signed, or be marked as not."""
+        if rule.unsigned or self.verifier.signs(rule):
+            return
+        parts = self.verifier.signed_parts
+        options = [
+            *(["{signed_id: true}"] if "signed_id" in parts else []),
+            *(["a jmespath into the body", "{body_sha256: true}"] if "body" in parts else []),
+            *(["a path_param"] if "url" in parts else []),
+        ]
+        instead = f"Use {' or '.join(options)}, or add" if options else "Add"
+        raise ValueError(
+            f"route '{self.name}': {field_name} is the {rule.describe()}, which the "
+            f"'{self.verifier.type}' verifier does not sign, so a captured request replayed "
+            f"under a fresh id would start a new workflow. {instead} 'unsigned: true' to "
+            "accept that"
+        )
 
     def _high_frequency_fields(self) -> None:
         for field_name, mode in (("batch", "batch"), ("debounce", "debounce")):
@@ -133,16 +157,32 @@ class Route(BaseModel):
         """The configured delivery id, else the sender's default (`webhook-id`, ...)."""
         rule = self.delivery_id or self.verifier.default_delivery_id()
         assert rule is not None  # _consistent refuses a route with neither
-        return rule
+        return self.verifier.normalize_id(rule)
 
     @property
     def workflow_id_rule(self) -> IdRule:
-        return self.workflow_id or IdRule(prefix=f"{self.name}-")
+        return self.verifier.normalize_id(self.workflow_id or IdRule(prefix=f"{self.name}-"))
+
+    def unsigned_ids(self) -> list[str]:
+        """Warnings for ids this route dedupes on although its signature does not cover them."""
+        rules = [("delivery_id", self.delivery_id_rule)]
+        if self.mode == "start" and self.workflow_id is not None and self.workflow_id.sources():
+            rules.append(("workflow_id", self.workflow_id_rule))
+        return [
+            f"Route '{self.name}': {field_name} is the {rule.describe()}, which the "
+            f"'{self.verifier.type}' verifier does not sign; a captured request replayed "
+            "under a fresh id starts a new workflow (docs/SECURITY.md)."
+            for field_name, rule in rules
+            if not self.verifier.signs(rule)
+        ]
 
     def forwarded_headers(self) -> frozenset[str]:
         names = set(DEFAULT_FORWARDED) | set(self.forward_headers)
-        if self.delivery_id_rule.header:
-            names.add(self.delivery_id_rule.header)
+        rule = self.delivery_id_rule
+        if rule.header:
+            names.add(rule.header)
+        if rule.signed_id:
+            names.update(self.verifier.id_headers)
         return frozenset(names - NEVER_FORWARDED)
 
 

@@ -21,7 +21,7 @@ from webhook_gateway.ids import extract_id
 from webhook_gateway.problem import error_response
 from webhook_gateway.rate_limit import RateLimiter
 from webhook_gateway.request_log import request_done
-from webhook_gateway.verifiers import Responder, SignedRequest, Verifier
+from webhook_gateway.verifiers import Responder, SignedRequest, Verified, Verifier
 
 log = logging.getLogger("hooktide.gateway")
 
@@ -46,12 +46,12 @@ class WebhookEndpoint:
         client_ip = self.proxies.client_ip(peer, request.headers)
         reason: str | None = None
         try:
-            signed, media = await self._verified(request, peer, client_ip)
+            signed, verified, media = await self._verified(request, peer, client_ip)
             early = self.responder.respond(signed) if self.responder else None
             if early is not None:
                 response, status = early, "answered-by-verifier"
             else:
-                event, workflow_id = self._event(request, signed, media)
+                event, workflow_id = self._event(request, signed, verified, media)
                 delivery_id = event.delivery_id
                 dispatcher: Dispatcher = request.app.state.dispatcher
                 outcome = await dispatcher.dispatch(self.route, event, workflow_id)
@@ -85,7 +85,7 @@ class WebhookEndpoint:
 
     async def _verified(
         self, request: Request, peer: str | None, client_ip: str | None
-    ) -> tuple[SignedRequest, str]:
+    ) -> tuple[SignedRequest, Verified, str]:
         """Allowlist (403), rate limit (429), then the verifier (401); nothing before trusted."""
         route = self.route
         self.allowlist.check(client_ip)
@@ -103,17 +103,23 @@ class WebhookEndpoint:
             client_ip=client_ip,
             path_params={k: str(v) for k, v in request.path_params.items()},
         )
-        self.verifier.verify(signed)
-        return signed, media
+        verified = self.verifier.verify(signed)
+        return signed, verified, media
 
     def _event(
-        self, request: Request, signed: SignedRequest, media: str
+        self, request: Request, signed: SignedRequest, verified: Verified, media: str
     ) -> tuple[WebhookEvent, str]:
         # Everything here runs on verified input only.
         route = self.route
         path_params = signed.path_params
         body, raw_body = parse_body(media, signed.body)
-        sources = {"headers": request.headers, "path_params": path_params, "body": body}
+        sources = {
+            "headers": request.headers,
+            "path_params": path_params,
+            "body": body,
+            "raw_body": signed.body,
+            "signed_id": verified.signed_id,
+        }
         delivery_id = extract_id(route.delivery_id_rule, what="delivery id", **sources)
         workflow_id = extract_id(
             route.workflow_id_rule, what="workflow id", default=delivery_id, **sources

@@ -6,15 +6,21 @@ importing the route file's models (which import the verifiers).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import jmespath
 import jmespath.exceptions
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+IdPart = Literal["header", "body", "url", "signed_id"]
+
 
 class IdRule(BaseModel):
-    """Where an id comes from: one of a header, a JMESPath over the JSON body, a path param.
+    """Where an id comes from: one of a header, a JMESPath over the parsed body, the SHA-256
+    of the raw body, a path param, or the id the verifier authenticated (`signed_id`).
 
     For `workflow_id`, naming none of them means "the delivery id"; `prefix` is prepended.
+    `unsigned: true` says that the route knowingly takes an id its signature does not cover.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -22,7 +28,10 @@ class IdRule(BaseModel):
     header: str | None = None
     jmespath: str | None = None
     path_param: str | None = None
+    body_sha256: bool = False
+    signed_id: bool = False
     prefix: str = ""
+    unsigned: bool = False
 
     @field_validator("header")
     @classmethod
@@ -42,8 +51,35 @@ class IdRule(BaseModel):
     @model_validator(mode="after")
     def _at_most_one(self) -> IdRule:
         if len(self.sources()) > 1:
-            raise ValueError("name only one of 'header', 'jmespath', 'path_param'")
+            raise ValueError(
+                "name only one of 'header', 'jmespath', 'path_param', 'body_sha256', 'signed_id'"
+            )
         return self
 
     def sources(self) -> list[str]:
-        return [k for k in ("header", "jmespath", "path_param") if getattr(self, k) is not None]
+        return [k for k in SOURCES if getattr(self, k) not in (None, False)]
+
+    @property
+    def part(self) -> IdPart | None:
+        """The part of the request the id is read from; None: the delivery id."""
+        if self.header:
+            return "header"
+        if self.jmespath or self.body_sha256:
+            return "body"
+        if self.path_param:
+            return "url"
+        return "signed_id" if self.signed_id else None
+
+    def describe(self) -> str:
+        if self.header:
+            return f"header {self.header}"
+        if self.jmespath:
+            return f"body field {self.jmespath}"
+        if self.path_param:
+            return f"path parameter {self.path_param}"
+        if self.body_sha256:
+            return "SHA-256 of the body"
+        return "signed id" if self.signed_id else "delivery id"
+
+
+SOURCES = ("header", "jmespath", "path_param", "body_sha256", "signed_id")

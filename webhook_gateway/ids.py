@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 import jmespath
 
-from webhook_gateway.config import IdRule
 from webhook_gateway.errors import UnprocessableEvent
+from webhook_gateway.id_rule import IdRule
 
 MAX_ID_LENGTH = 400
 
@@ -20,18 +21,24 @@ def extract_id(
     headers: Mapping[str, str],
     path_params: Mapping[str, str],
     body: Any,
+    raw_body: bytes = b"",
+    signed_id: str | None = None,
     default: str | None = None,
 ) -> str:
     value: Any
+    where = rule.describe()
     if rule.header:
-        value, where = headers.get(rule.header), f"header {rule.header}"
+        value = headers.get(rule.header)
     elif rule.jmespath:
         value = jmespath.search(rule.jmespath, body) if isinstance(body, dict | list) else None
-        where = f"body field {rule.jmespath}"
     elif rule.path_param:
-        value, where = path_params.get(rule.path_param), f"path parameter {rule.path_param}"
+        value = path_params.get(rule.path_param)
+    elif rule.body_sha256:
+        value = hashlib.sha256(raw_body).hexdigest()
+    elif rule.signed_id:
+        value = signed_id
     else:
-        value, where = default, "delivery id"
+        value = default
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise UnprocessableEvent(f"The {what} is taken from the {where}, which is missing.")
     text = str(value).strip()

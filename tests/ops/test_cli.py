@@ -52,7 +52,7 @@ def routes(queue: str, idle: str) -> dict[str, Any]:
             **extra,
         }
 
-    by_header = {"delivery_id": {"header": "x-delivery-id"}}
+    by_header = {"delivery_id": {"header": "x-delivery-id", "unsigned": True}}
     hmac = {"type": "hmac", "secret": secret("OPS_HMAC_SECRET")}
     return {
         "flaky": {
@@ -255,6 +255,9 @@ async def test_check_passes_with_a_complete_environment(stack: Stack) -> None:
 
     assert ran.code == 0, ran.out + ran.err
     assert "OK: the route file and the environment are valid." in ran.out
+    unsigned = "delivery_id is the header x-github-delivery, which the 'github' verifier"
+    assert f"warning: Route 'github': {unsigned} does not sign" in ran.out
+    assert "warning: Route 'std'" not in ran.out
 
 
 async def test_check_names_every_problem_and_exits_1(stack: Stack) -> None:

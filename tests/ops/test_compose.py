@@ -34,8 +34,7 @@ def variables_the_app_reads() -> set[str]:
     for route in config.routes:
         for attr in ("secret", "public_key", "token", "key", "password"):
             source = getattr(route.verifier, attr, None)
-            env = getattr(source, "env", None)
-            names |= {env} if isinstance(env, str) else set(env or [])
+            names |= set(source.env_names()) if source is not None else set()
     return names
 
 

@@ -24,7 +24,7 @@ def every_verifier() -> HooktideConfig:
     def route(path: str, verifier: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {"path": path, "workflow": "W", "verifier": verifier, **extra}
 
-    by_header = {"delivery_id": {"header": "x-delivery-id"}}
+    by_header = {"delivery_id": {"header": "x-delivery-id", "unsigned": True}}
     return parse_config(
         {
             "routes": {

@@ -25,11 +25,11 @@ VERIFIERS: dict[str, dict[str, Any]] = {
     "basic": {"username": "u", "password": SECRET},
 }
 DEFAULT_IDS = {
-    "standard_webhooks": {"header": "webhook-id"},
-    "standard_webhooks_v1a": {"header": "webhook-id"},
-    "github": {"header": "x-github-delivery"},
+    "standard_webhooks": {"signed_id": True},
+    "standard_webhooks_v1a": {"signed_id": True},
+    "github": {"header": "x-github-delivery", "unsigned": True},
     "stripe": {"jmespath": "id"},
-    "shopify": {"header": "x-shopify-webhook-id"},
+    "shopify": {"header": "x-shopify-webhook-id", "unsigned": True},
     "slack": {"jmespath": "event_id"},
     "twilio": {"jmespath": "MessageSid || CallSid"},
 }
@@ -49,7 +49,7 @@ def test_provider_default_delivery_id_applies_when_the_route_names_none(
 
 
 def test_route_delivery_id_overrides_the_provider_default() -> None:
-    config = parse_config(route("github", delivery_id={"header": "x-request-id"}))
+    config = parse_config(route("github", delivery_id={"header": "x-request-id", "unsigned": True}))
     assert config.routes[0].delivery_id_rule.header == "x-request-id"
 
 
@@ -68,7 +68,7 @@ def test_missing_secret_refuses_to_start_naming_route_and_variable(
     kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("TEST_SECURITY_UNSET_SECRET", raising=False)
-    config = parse_config(route(kind, delivery_id={"header": "x-id"}))
+    config = parse_config(route(kind, delivery_id={"header": "x-id", "unsigned": True}))
     with pytest.raises(ConfigError, match=r"Route 'hooks'.*TEST_SECURITY_UNSET_SECRET"):
         config.routes[0].verifier.build("hooks")
 

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 
-class ApiKeyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ApiKeyConfig(VerifierSettings):
     type: Literal["api_key"]
-    key: SecretSource
+    key: SecretSources
     header: str = Field(default="X-API-Key", min_length=1, pattern=r"^[A-Za-z0-9-]+$")
 
     def build(self, route: str) -> ApiKeyVerifier:
-        return ApiKeyVerifier(checks.secret_keys(self.key.resolve(route)), header=self.header)
-
-    def default_delivery_id(self) -> IdRule | None:
-        return None
+        return ApiKeyVerifier(
+            self.key.keys(route, minimum=checks.MIN_TOKEN_CHARS, unit="characters"),
+            header=self.header,
+        )
 
 
 class ApiKeyVerifier:
@@ -32,6 +29,7 @@ class ApiKeyVerifier:
         self._header = header
         self.secret_headers: frozenset[str] = frozenset({header.lower()})
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         if not checks.same_secret(checks.raw(checks.header(request, self._header)), self._keys):
             raise checks.bad_signature(f"Header {self._header} is not a key this route accepts.")
+        return Verified()

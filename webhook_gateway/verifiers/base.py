@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
+from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import Headers
 from starlette.responses import Response
+
+from webhook_gateway.id_rule import IdPart, IdRule
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,13 +28,48 @@ class SignedRequest:
     path_params: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Verified:
+    """What a verifier vouches for beyond the body: the id inside the signed content, for
+    schemes that sign one (Standard Webhooks' `webhook-id`)."""
+
+    signed_id: str | None = None
+
+
 class Verifier(Protocol):
     """Checks one request; raises `VerificationFailed` with a reason slug when it fails."""
 
     #: Headers that carry credentials: never forwarded to a workflow, never logged.
     secret_headers: frozenset[str]
 
-    def verify(self, request: SignedRequest) -> None: ...
+    def verify(self, request: SignedRequest) -> Verified: ...
+
+
+class VerifierSettings(BaseModel):
+    """What every verifier's config says about itself, besides how to build it.
+
+    `signed_parts` are the parts of a request the signature covers: a delivery id read from
+    any other part could be replaced by whoever replays a captured request, so a route must
+    mark such an id `unsigned: true`. `id_headers` are headers that carry the signed id.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset()
+    id_headers: ClassVar[tuple[str, ...]] = ()
+
+    def default_delivery_id(self) -> IdRule | None:
+        """The sender's own delivery id, or None when the route must name one."""
+        return None
+
+    def signs(self, rule: IdRule) -> bool:
+        return rule.part in self.signed_parts or (rule.part is None)
+
+    def normalize_id(self, rule: IdRule) -> IdRule:
+        """A header that carries the signed id is read as the signed id itself."""
+        if rule.header in self.id_headers:
+            return IdRule(signed_id=True, prefix=rule.prefix, unsigned=rule.unsigned)
+        return rule
 
 
 @runtime_checkable

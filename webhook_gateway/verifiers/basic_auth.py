@@ -5,29 +5,23 @@ from __future__ import annotations
 import hmac
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 HEADER = "Authorization"
 
 
-class BasicAuthConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class BasicAuthConfig(VerifierSettings):
     type: Literal["basic"]
     username: str = Field(min_length=1, pattern=r"^[^:]+$")
-    password: SecretSource
+    password: SecretSources
 
     def build(self, route: str) -> BasicAuthVerifier:
-        passwords = checks.secret_keys(self.password.resolve(route))
+        passwords = self.password.keys(route, minimum=checks.MIN_TOKEN_CHARS, unit="characters")
         return BasicAuthVerifier(self.username, passwords)
-
-    def default_delivery_id(self) -> IdRule | None:
-        return None
 
 
 class BasicAuthVerifier:
@@ -37,7 +31,7 @@ class BasicAuthVerifier:
         self._username = username.encode()
         self._passwords = passwords
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         scheme, _, encoded = checks.header(request, HEADER).partition(" ")
         decoded = checks.decode(encoded.strip(), "base64")
         if scheme.lower() != "basic" or decoded is None or b":" not in decoded:
@@ -47,3 +41,4 @@ class BasicAuthVerifier:
         password_ok = checks.same_secret(password, self._passwords)
         if not (user_ok and password_ok):
             raise checks.bad_signature("The user name or password is not one this route accepts.")
+        return Verified()

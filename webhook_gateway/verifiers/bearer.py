@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 HEADER = "Authorization"
 
 
-class BearerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class BearerConfig(VerifierSettings):
     type: Literal["bearer"]
-    token: SecretSource
+    token: SecretSources
 
     def build(self, route: str) -> BearerVerifier:
-        return BearerVerifier(checks.secret_keys(self.token.resolve(route)))
-
-    def default_delivery_id(self) -> IdRule | None:
-        return None
+        return BearerVerifier(
+            self.token.keys(route, minimum=checks.MIN_TOKEN_CHARS, unit="characters")
+        )
 
 
 class BearerVerifier:
@@ -33,9 +27,10 @@ class BearerVerifier:
     def __init__(self, tokens: list[bytes]) -> None:
         self._tokens = tokens
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         scheme, _, token = checks.header(request, HEADER).partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise checks.malformed(f"Header {HEADER} must be 'Bearer <token>'.")
         if not checks.same_secret(checks.raw(token.strip()), self._tokens):
             raise checks.bad_signature("The bearer token is not one this route accepts.")
+        return Verified()

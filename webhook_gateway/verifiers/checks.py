@@ -21,6 +21,8 @@ Algorithm = Literal["sha1", "sha256", "sha512"]
 Encoding = Literal["hex", "base64", "base64url"]
 
 MAX_HEADER_CHARS = 4096
+MIN_HMAC_KEY_BYTES = 16
+MIN_TOKEN_CHARS = 16
 MAX_TIMESTAMP_DIGITS = 12
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 
@@ -108,7 +110,3 @@ def same_secret(given: bytes, secrets: Iterable[bytes]) -> bool:
 def raw(value: str) -> bytes:
     """The bytes a header value was sent as (Starlette decodes headers as latin-1)."""
     return value.encode("latin-1")
-
-
-def secret_keys(secrets: list[str]) -> list[bytes]:
-    return [s.encode("utf-8") for s in secrets]

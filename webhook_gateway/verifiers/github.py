@@ -6,30 +6,28 @@ delivery id (`X-GitHub-Delivery`, kept on a redelivery).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.id_rule import IdPart, IdRule
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 HEADER = "X-Hub-Signature-256"
 PREFIX = "sha256="
 
 
-class GitHubConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class GitHubConfig(VerifierSettings):
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset({"body"})
 
     type: Literal["github"]
-    secret: SecretSource
+    secret: SecretSources
 
     def build(self, route: str) -> GitHubVerifier:
-        return GitHubVerifier(checks.secret_keys(self.secret.resolve(route)))
+        return GitHubVerifier(self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES))
 
     def default_delivery_id(self) -> IdRule:
-        return IdRule(header="x-github-delivery")
+        return IdRule(header="x-github-delivery", unsigned=True)
 
 
 class GitHubVerifier:
@@ -38,7 +36,7 @@ class GitHubVerifier:
     def __init__(self, keys: list[bytes]) -> None:
         self._keys = keys
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         value = checks.header(request, HEADER)
         given = checks.decode(value.removeprefix(PREFIX), "hex")
         if not value.startswith(PREFIX) or given is None or len(given) != 32:
@@ -48,3 +46,4 @@ class GitHubVerifier:
             raise checks.bad_signature(
                 f"Header {HEADER} does not match the body and the webhook's secret."
             )
+        return Verified()

@@ -16,24 +16,24 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.id_rule import IdPart
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 HEADER_NAME = r"^[A-Za-z0-9-]+$"
 PLACEHOLDER = re.compile(r"{[^{}]*}")
 
 
-class HmacConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class HmacConfig(VerifierSettings):
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset({"body"})
 
     type: Literal["hmac"]
-    secret: SecretSource
+    secret: SecretSources
     header: str = Field(pattern=HEADER_NAME)
     algorithm: checks.Algorithm = "sha256"
     encoding: checks.Encoding = "hex"
@@ -57,10 +57,7 @@ class HmacConfig(BaseModel):
         return self
 
     def build(self, route: str) -> HmacVerifier:
-        return HmacVerifier(checks.secret_keys(self.secret.resolve(route)), config=self)
-
-    def default_delivery_id(self) -> IdRule | None:
-        return None
+        return HmacVerifier(self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES), config=self)
 
 
 class HmacVerifier:
@@ -73,7 +70,7 @@ class HmacVerifier:
         self._before, self._after = config.signed_content.split("{body}")
         self.secret_headers: frozenset[str] = frozenset({config.header.lower()})
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         cfg = self._config
         value = checks.header(request, cfg.header)
         given = checks.decode(value.removeprefix(cfg.prefix), cfg.encoding)
@@ -100,3 +97,4 @@ class HmacVerifier:
             raise checks.bad_signature(
                 f"Header {cfg.header} does not match the body and a current secret."
             )
+        return Verified()

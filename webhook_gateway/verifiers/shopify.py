@@ -5,29 +5,27 @@ No timestamp is signed; exactly-once rests on `X-Shopify-Webhook-Id`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.id_rule import IdPart, IdRule
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 HEADER = "X-Shopify-Hmac-Sha256"
 
 
-class ShopifyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ShopifyConfig(VerifierSettings):
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset({"body"})
 
     type: Literal["shopify"]
-    secret: SecretSource
+    secret: SecretSources
 
     def build(self, route: str) -> ShopifyVerifier:
-        return ShopifyVerifier(checks.secret_keys(self.secret.resolve(route)))
+        return ShopifyVerifier(self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES))
 
     def default_delivery_id(self) -> IdRule:
-        return IdRule(header="x-shopify-webhook-id")
+        return IdRule(header="x-shopify-webhook-id", unsigned=True)
 
 
 class ShopifyVerifier:
@@ -36,7 +34,7 @@ class ShopifyVerifier:
     def __init__(self, keys: list[bytes]) -> None:
         self._keys = keys
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         given = checks.decode(checks.header(request, HEADER), "base64")
         if given is None or len(given) != 32:
             raise checks.malformed(f"Header {HEADER} must be the base64 of a 32-byte HMAC.")
@@ -45,3 +43,4 @@ class ShopifyVerifier:
             raise checks.bad_signature(
                 f"Header {HEADER} does not match the body and the app's client secret."
             )
+        return Verified()

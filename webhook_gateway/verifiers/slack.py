@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.responses import JSONResponse, Response
 
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.id_rule import IdPart, IdRule
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 SIGNATURE = "X-Slack-Signature"
 TIMESTAMP = "X-Slack-Request-Timestamp"
@@ -26,15 +26,15 @@ PREFIX = "v0="
 MAX_CHALLENGE_BODY = 4096
 
 
-class SlackConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SlackConfig(VerifierSettings):
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset({"body"})
 
     type: Literal["slack"]
-    secret: SecretSource
+    secret: SecretSources
     tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
 
     def build(self, route: str) -> SlackVerifier:
-        keys = checks.secret_keys(self.secret.resolve(route))
+        keys = self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES)
         return SlackVerifier(keys, tolerance_seconds=self.tolerance_seconds)
 
     def default_delivery_id(self) -> IdRule:
@@ -55,7 +55,7 @@ class SlackVerifier:
         self._tolerance = tolerance_seconds
         self._clock = clock
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         value = checks.header(request, SIGNATURE)
         stamp = checks.timestamp(
             checks.header(request, TIMESTAMP),
@@ -72,6 +72,7 @@ class SlackVerifier:
             raise checks.bad_signature(
                 f"Header {SIGNATURE} does not match the body, {TIMESTAMP} and the signing secret."
             )
+        return Verified()
 
     def respond(self, request: SignedRequest) -> Response | None:
         """Slack's URL check, already verified: answer with its challenge, start nothing."""

@@ -3,7 +3,11 @@
 Signed content is `{id}.{timestamp}.{raw body}`; the signature header is a space-separated
 list of `<version>,<base64>` entries (several during a rotation; unknown versions skipped):
 `v1` is HMAC-SHA256 with a `whsec_` secret, `v1a` is ed25519 checked with a `whpk_` public
-key. Svix's `svix-*` header names are accepted as aliases.
+key. Svix's `svix-*` header names are accepted as aliases; a request that sends both names
+of one header must send the same value in both.
+
+The id inside the signed content is the one the verifier reports (`Verified.signed_id`), and
+the route's default delivery id: a replay under a fresh id header fails the signature.
 
 `type: standard_webhooks` takes `secret` (v1) and optionally `public_key` (v1a too);
 `type: standard_webhooks_v1a` takes only `public_key`, for senders that sign with ed25519.
@@ -17,34 +21,42 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from webhook_gateway.errors import ConfigError, VerificationFailed
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.id_rule import IdPart, IdRule
+from webhook_gateway.secrets import Secret, SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 PUBLIC_KEY_PREFIX = "whpk_"
+MIN_SECRET_BYTES = 24
 MAX_SIGNATURES = 32
 ED25519_SIGNATURE_BYTES = 64
+HEADERS = ("id", "timestamp", "signature")
 
 
-class StandardWebhooksConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _StandardSettings(VerifierSettings):
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset({"signed_id", "body"})
+    id_headers: ClassVar[tuple[str, ...]] = ("webhook-id", "svix-id")
 
+    def default_delivery_id(self) -> IdRule:
+        return IdRule(signed_id=True)
+
+
+class StandardWebhooksConfig(_StandardSettings):
     type: Literal["standard_webhooks"]
-    secret: SecretSource
-    public_key: SecretSource | None = None
+    secret: SecretSources
+    public_key: SecretSources | None = None
     tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
 
     def build(self, route: str) -> StandardWebhooksVerifier:
-        keys = [decode_secret(s, route=route) for s in self.secret.resolve(route)]
+        keys = [secret_key(s, route=route) for s in self.secret.secrets(route)]
         public = self.public_key.resolve(route) if self.public_key else []
         return StandardWebhooksVerifier(
             keys,
@@ -52,15 +64,10 @@ class StandardWebhooksConfig(BaseModel):
             tolerance_seconds=self.tolerance_seconds,
         )
 
-    def default_delivery_id(self) -> IdRule:
-        return IdRule(header="webhook-id")
 
-
-class StandardWebhooksV1aConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class StandardWebhooksV1aConfig(_StandardSettings):
     type: Literal["standard_webhooks_v1a"]
-    public_key: SecretSource
+    public_key: SecretSources
     tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
 
     def build(self, route: str) -> StandardWebhooksVerifier:
@@ -69,23 +76,26 @@ class StandardWebhooksV1aConfig(BaseModel):
             [], public_keys=public, tolerance_seconds=self.tolerance_seconds
         )
 
-    def default_delivery_id(self) -> IdRule:
-        return IdRule(header="webhook-id")
-
 
 def decode_secret(secret: str, *, route: str) -> bytes:
+    """The key a `whsec_` secret encodes; padded or unpadded base64, as the reference
+    library accepts."""
     raw = secret.removeprefix(SECRET_PREFIX)
     try:
-        key = base64.b64decode(raw, validate=True)
+        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ConfigError(
             f"Route '{route}': a Standard Webhooks secret must be 'whsec_' followed by base64."
         ) from exc
-    if len(key) < 16:
-        raise ConfigError(
-            f"Route '{route}': a Standard Webhooks secret must decode to at least 16 bytes "
-            f"(24 to 64 recommended); this one has {len(key)}."
-        )
+    if not key:
+        raise ConfigError(f"Route '{route}': the Standard Webhooks secret is empty.")
+    return key
+
+
+def secret_key(secret: Secret, *, route: str) -> bytes:
+    """The HMAC key of one configured secret, refused below 24 decoded bytes."""
+    key = decode_secret(secret.value, route=route)
+    secret.check_length(route, len(key), minimum=MIN_SECRET_BYTES, unit="bytes once decoded")
     return key
 
 
@@ -124,20 +134,10 @@ class StandardWebhooksVerifier:
             v for v, on in (("'v1,<base64>'", keys), ("'v1a,<base64>'", self._public_keys)) if on
         )
 
-    def verify(self, request: SignedRequest) -> None:
-        headers = request.headers
-        msg_id = headers.get("webhook-id") or headers.get("svix-id")
-        stamp = headers.get("webhook-timestamp") or headers.get("svix-timestamp")
-        sigs = headers.get("webhook-signature") or headers.get("svix-signature")
-        missing = [
-            name
-            for name, value in (
-                ("webhook-id", msg_id),
-                ("webhook-timestamp", stamp),
-                ("webhook-signature", sigs),
-            )
-            if not value
-        ]
+    def verify(self, request: SignedRequest) -> Verified:
+        found = {name: _one_value(request, name) for name in HEADERS}
+        missing = [f"webhook-{name}" for name, value in found.items() if not value]
+        msg_id, stamp, sigs = found["id"], found["timestamp"], found["signature"]
         if missing or msg_id is None or stamp is None or sigs is None:
             raise VerificationFailed(
                 f"Missing required header(s): {', '.join(missing)}.", reason="missing-header"
@@ -157,7 +157,7 @@ class StandardWebhooksVerifier:
         signed = f"{msg_id}.{timestamp}.".encode("latin-1") + request.body
         expected = (hmac.new(key, signed, hashlib.sha256).digest() for key in self._keys)
         if (v1 and checks.any_match(expected, v1)) or self._ed25519_match(signed, v1a):
-            return
+            return Verified(signed_id=msg_id)
         raise checks.bad_signature(
             "No signature in webhook-signature matches the body and a current key."
         )
@@ -171,6 +171,22 @@ class StandardWebhooksVerifier:
                     continue
                 return True
         return False
+
+
+def _one_value(request: SignedRequest, name: str) -> str | None:
+    """The value of `webhook-<name>` or its alias `svix-<name>`: each sent at most once, and
+    the same in both when both are sent, so that the value checked is the value used."""
+    values: list[str] = []
+    for header in (f"webhook-{name}", f"svix-{name}"):
+        sent = request.headers.getlist(header)
+        if len(sent) > 1:
+            raise checks.malformed(f"Header {header} was sent {len(sent)} times; send it once.")
+        values += sent
+    if len(set(values)) > 1:
+        raise checks.malformed(
+            f"Headers webhook-{name} and svix-{name} differ; send one, or the same value in both."
+        )
+    return values[0] if values else None
 
 
 def _signatures(header: str) -> tuple[list[bytes], list[bytes]]:

@@ -9,28 +9,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.id_rule import IdPart, IdRule
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 HEADER = "Stripe-Signature"
 MAX_ENTRIES = 32
 
 
-class StripeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class StripeConfig(VerifierSettings):
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset({"body"})
 
     type: Literal["stripe"]
-    secret: SecretSource
+    secret: SecretSources
     tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
 
     def build(self, route: str) -> StripeVerifier:
-        keys = checks.secret_keys(self.secret.resolve(route))
+        keys = self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES)
         return StripeVerifier(keys, tolerance_seconds=self.tolerance_seconds)
 
     def default_delivery_id(self) -> IdRule:
@@ -51,7 +51,7 @@ class StripeVerifier:
         self._tolerance = tolerance_seconds
         self._clock = clock
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         stamps, signatures = _parse(checks.header(request, HEADER))
         if len(stamps) != 1:
             raise checks.malformed(f"Header {HEADER} must hold exactly one 't=<unix seconds>'.")
@@ -66,6 +66,7 @@ class StripeVerifier:
             raise checks.bad_signature(
                 f"No v1 signature in {HEADER} matches the body and the endpoint secret."
             )
+        return Verified()
 
 
 def _parse(value: str) -> tuple[list[str], list[bytes]]:

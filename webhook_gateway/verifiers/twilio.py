@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import SplitResult, parse_qs, parse_qsl, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from webhook_gateway.errors import VerificationFailed
-from webhook_gateway.id_rule import IdRule
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.id_rule import IdPart, IdRule
+from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest
+from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
 HEADER = "X-Twilio-Signature"
 SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
@@ -30,15 +30,15 @@ ALGORITHMS: dict[str, checks.Algorithm] = {"HMAC_SHA1": "sha1", "HMAC_SHA256": "
 FORM = "application/x-www-form-urlencoded"
 
 
-class TwilioConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class TwilioConfig(VerifierSettings):
+    signed_parts: ClassVar[frozenset[IdPart]] = frozenset({"body", "url"})
 
     type: Literal["twilio"]
-    secret: SecretSource
+    secret: SecretSources
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
 
     def build(self, route: str) -> TwilioVerifier:
-        keys = checks.secret_keys(self.secret.resolve(route))
+        keys = self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES)
         return TwilioVerifier(keys, public_url=self.public_url)
 
     def default_delivery_id(self) -> IdRule:
@@ -52,7 +52,7 @@ class TwilioVerifier:
         self._keys = keys
         self._base = public_url.rstrip("/") if public_url else None
 
-    def verify(self, request: SignedRequest) -> None:
+    def verify(self, request: SignedRequest) -> Verified:
         given = checks.decode(checks.header(request, HEADER), "base64")
         algorithm = self._algorithm(request)
         if given is None or len(given) != hashlib.new(algorithm).digest_size:
@@ -67,7 +67,7 @@ class TwilioVerifier:
             signed = (variant + params).encode("utf-8", "surrogateescape")
             expected = (checks.digest(key, signed, algorithm) for key in self._keys)
             if checks.any_match(expected, [given]):
-                return
+                return Verified()
         raise checks.bad_signature(
             f"Header {HEADER} does not match the URL, the parameters and the auth token; "
             "if a proxy is in front, set the route's public_url to the URL Twilio calls."
