@@ -6,10 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.routing import Route
 
 from webhook_gateway.app import create_app
 from webhook_gateway.config import load_config, parse_config
 from webhook_gateway.errors import ConfigError
+from webhook_gateway.operator_paths import OPERATOR_PATHS
 from webhook_gateway.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -35,7 +37,7 @@ def test_shipped_route_file_is_valid() -> None:
     config = load_config(REPO / "hooktide.yaml")
     orders = config.route("orders")
     assert orders.path == "/webhooks/orders"
-    assert orders.delivery_id.header == "webhook-id"
+    assert orders.delivery_id_rule.signed_id
     assert orders.verifier.type == "standard_webhooks"
 
 
@@ -88,6 +90,19 @@ def test_credential_headers_are_never_forwarded() -> None:
 
 def test_reserved_paths_are_refused() -> None:
     assert "reserved" in error_for({"t": route(path="/deliveries/x")})
+
+
+def test_every_operator_endpoint_reserves_its_prefix() -> None:
+    app = create_app(Settings(), config=parse_config({"routes": {}}))
+    mounted = {r.path for r in app.routes if isinstance(r, Route)}
+
+    assert mounted == {p.path for p in OPERATOR_PATHS}
+    for path in mounted:
+        user_path = path.replace("{", "").replace("}", "")
+        assert "reserved for the gateway's own endpoints" in error_for(
+            {"t": route(path=user_path)}
+        ), path
+    assert "under /outbound" in error_for({"t": route(path="/outbound/hooks")})
 
 
 def test_invalid_yaml_names_the_file(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from webhook_gateway.errors import GatewayError, MethodNotAllowed, RouteNotFound
 from webhook_gateway.handler import WebhookEndpoint
 from webhook_gateway.metrics import GatewayMetrics, with_interceptors
 from webhook_gateway.openapi import openapi_document
+from webhook_gateway.operator_paths import OPERATOR_PATHS
 from webhook_gateway.problem import error_response, problem_response
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
@@ -44,14 +45,18 @@ def create_app(
     config = config or load_config(settings.config_path)
     tracer = tracer or tracing.tracer(settings)
     metrics = GatewayMetrics()
+    endpoints: dict[str, Callable[[Request], Awaitable[Response]]] = {
+        "healthz": operator.healthz,
+        "readyz": operator.readyz,
+        "delivery": operator.delivery,
+        "openapi": _openapi(config),
+        "metrics": metrics.endpoint,
+        "approval": approvals.approval_page,
+        "outbound-status": outbound_api.status,
+        "outbound-redrive": outbound_api.redrive,
+    }
     routes: list[BaseRoute] = [
-        Route("/healthz", operator.healthz, methods=["GET"]),
-        Route("/readyz", operator.readyz, methods=["GET"]),
-        Route("/deliveries/{delivery_id}", operator.delivery, methods=["GET"]),
-        Route("/openapi.json", _openapi(config), methods=["GET"]),
-        Route("/metrics", metrics.endpoint, methods=["GET"]),
-        *approvals.routes(),
-        *outbound_api.routes(),
+        Route(p.path, endpoints[p.name], methods=list(p.methods)) for p in OPERATOR_PATHS
     ]
     proxies = ProxyTrust.from_setting(settings.trusted_proxies, header=settings.forwarded_header)
     for route in config.routes:

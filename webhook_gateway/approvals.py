@@ -16,7 +16,6 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
 from temporalio.client import (
     Client,
     WorkflowQueryFailedError,
@@ -42,10 +41,6 @@ STYLE = (
     "button{font-size:1rem;padding:.5rem 1.5rem;margin-right:1rem}"
     "table{border-collapse:collapse}td{padding:.2rem .8rem .2rem 0}"
 )
-
-
-def routes() -> list[BaseRoute]:
-    return [Route("/approvals/{token}", approval_page, methods=["GET", "POST"])]
 
 
 def _page(status: int, title: str, body: str) -> HTMLResponse:

@@ -17,7 +17,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.client import WorkflowExecutionStatus as Status
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -43,13 +42,6 @@ class NotRedrivable(RequestRejected):
     status = 409
     slug = "not-redrivable"
     title = "Delivery cannot be redriven"
-
-
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/outbound/{delivery_id}", status, methods=["GET"]),
-        Route("/outbound/{delivery_id}/redrive", redrive, methods=["POST"]),
-    ]
 
 
 async def status(request: Request) -> Response:

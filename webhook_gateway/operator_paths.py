@@ -1,0 +1,35 @@
+"""The gateway's own endpoints, in one list: the app mounts them from it, and the route file
+may not declare a webhook under any of their first path segments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OperatorPath:
+    name: str
+    path: str
+    methods: tuple[str, ...] = ("GET",)
+
+
+OPERATOR_PATHS = (
+    OperatorPath("healthz", "/healthz"),
+    OperatorPath("readyz", "/readyz"),
+    OperatorPath("delivery", "/deliveries/{delivery_id}"),
+    OperatorPath("openapi", "/openapi.json"),
+    OperatorPath("metrics", "/metrics"),
+    OperatorPath("approval", "/approvals/{token}", ("GET", "POST")),
+    OperatorPath("outbound-status", "/outbound/{delivery_id}"),
+    OperatorPath("outbound-redrive", "/outbound/{delivery_id}/redrive", ("POST",)),
+)
+
+RESERVED_PREFIXES = tuple(dict.fromkeys("/" + p.path.split("/")[1] for p in OPERATOR_PATHS))
+
+
+def reserved_prefix(path: str) -> str | None:
+    """The operator prefix `path` falls under, if any."""
+    for prefix in RESERVED_PREFIXES:
+        if path == prefix or path.startswith(prefix + "/"):
+            return prefix
+    return None
