@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from webhook_gateway.client_ip import parse_networks
 from webhook_gateway.errors import ConfigError
 from webhook_gateway.highfreq import BatchConfig, DebounceConfig, GroupCommitConfig
-from webhook_gateway.id_rule import IdRule as IdRule  # re-exported: ids.py, tests
+from webhook_gateway.id_rule import SOURCES as ID_SOURCES
+from webhook_gateway.id_rule import IdRule as IdRule  # re-exported: tests
 from webhook_gateway.operator_paths import RESERVED_PREFIXES, reserved_prefix
 from webhook_gateway.rate_limit import RateLimitConfig
 from webhook_gateway.subscriptions import Subscriptions
@@ -93,7 +94,7 @@ class Route(BaseModel):
                     f"'{self.path}' (it has: {sorted(params) or 'none'})"
                 )
         if self.delivery_id is not None and not self.delivery_id.sources():
-            raise ValueError("delivery_id must name a 'header', 'jmespath' or 'path_param'")
+            raise ValueError(f"delivery_id must name one of {', '.join(ID_SOURCES)}")
         if self.delivery_id is None and self.verifier.default_delivery_id() is None:
             raise ValueError(
                 f"route '{self.name}': field delivery_id is missing, and verifier type "
