@@ -13,6 +13,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.batches import summarize_batch
@@ -26,6 +27,7 @@ from webhook_gateway.metrics import worker_runtime
 from webhook_gateway.process_setup import setup_process
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
+from workflows import search_attributes
 from workflows.batch import BatchCollectorWorkflow
 from workflows.debounce import DebounceCollectorWorkflow
 from workflows.endpoint_state import EndpointWorkflow
@@ -75,6 +77,7 @@ async def run(settings: Settings) -> None:
     client = await _connect_with_retry(
         settings, runtime=worker_runtime(settings.worker_metrics_address)
     )
+    await _warn_of_missing_search_attributes(client)
     worker = build_worker(client, settings.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,6 +88,31 @@ async def run(settings: Settings) -> None:
         await stop.wait()
         log.info("worker stopping: letting running activities finish")
     log.info("worker stopped")
+
+
+async def _warn_of_missing_search_attributes(client: Client) -> None:
+    """Says which of Hooktide's search attributes the namespace lacks, and how to add them.
+
+    The worker starts anyway: workflows that set none run as usual, one that sets a missing
+    attribute retries its workflow task until the attribute is added (nothing is lost), and
+    the attributes can be added while the worker runs. Refusing to start would stop every
+    workflow for the sake of some."""
+    try:
+        absent = await search_attributes.missing(client, timeout=timedelta(seconds=10))
+    except RPCError as exc:
+        log.warning(
+            "could not list the search attributes of namespace %r (%s); Hooktide needs %s",
+            client.namespace,
+            exc,
+            ", ".join(key.name for key in search_attributes.ALL),
+        )
+        return
+    if absent:
+        log.warning(
+            "%s Add them with: %s",
+            search_attributes.describe_missing(absent, client.namespace),
+            " && ".join(search_attributes.create_command(k, client.namespace) for k in absent),
+        )
 
 
 async def _connect_with_retry(

@@ -8,12 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
+from temporalio.service import RPCError
 
 from webhook_gateway.config import HooktideConfig, load_config
 from webhook_gateway.errors import ConfigError
 from webhook_gateway.secrets import SecretSource
 from webhook_gateway.settings import Settings
 from webhook_gateway.temporal_client import connect
+from workflows import search_attributes
 
 CONNECT_TIMEOUT = 5.0
 
@@ -94,7 +97,19 @@ async def _temporal_problem(settings: Settings) -> str | None:
         await client.service_client.check_health(timeout=timedelta(seconds=CONNECT_TIMEOUT))
     except Exception as exc:  # any failure to connect is the problem we report
         return f"Temporal at {settings.target} is not reachable: {exc or type(exc).__name__}"
-    return None
+    return await _search_attributes_problem(client)
+
+
+async def _search_attributes_problem(client: Client) -> str | None:
+    namespace = client.namespace
+    try:
+        absent = await search_attributes.missing(client, timeout=timedelta(seconds=CONNECT_TIMEOUT))
+    except RPCError as exc:
+        return f"Cannot list the search attributes of Temporal namespace '{namespace}': {exc}"
+    if not absent:
+        return None
+    commands = "".join(f"\n      {search_attributes.create_command(k, namespace)}" for k in absent)
+    return f"{search_attributes.describe_missing(absent, namespace)} Add them with:{commands}"
 
 
 def _settings_without(exc: ValidationError) -> Settings | None:

@@ -14,6 +14,7 @@ import yaml
 from tests.ops.support import REPO
 from webhook_gateway.config import load_config
 from webhook_gateway.settings import Settings
+from workflows import search_attributes
 
 COMPOSE = REPO / "docker-compose.yml"
 APP_SERVICES = ("gateway", "worker")
@@ -89,3 +90,11 @@ def test_proxy_config_points_at_the_gateway_service_port() -> None:
     assert listen is not None
     assert services["proxy"]["ports"] == [f"127.0.0.1:8000:{listen.group(1)}"]
     assert "location = /metrics" in conf
+
+
+def test_the_namespace_job_adds_every_search_attribute_hooktide_writes() -> None:
+    [script] = compose()["services"]["temporal-namespace"]["command"]
+    added = dict(re.findall(r"^\s*search_attribute (\w+) (\w+)\s*$", script, flags=re.MULTILINE))
+
+    assert added == {key.name: search_attributes.cli_type(key) for key in search_attributes.ALL}
+    assert "temporal operator search-attribute create --namespace default" in script
