@@ -32,6 +32,7 @@ from webhook_gateway.highfreq import (
     COLLECT_SIGNAL,
     DEBOUNCE_WORKFLOW,
     CollectorInput,
+    collected,
     collector_workflow_id,
 )
 from webhook_gateway.id_rule import IdRule
@@ -190,6 +191,7 @@ class Dispatcher:
                 }
             )
         kind = BATCH_WORKFLOW if route.mode == "batch" else DEBOUNCE_WORKFLOW
+        signalled = collected(event) if route.mode == "batch" else event
         with temporal_errors(retry_after=self._retry_after):
             handle = await self._call(
                 lambda: self.client.start_workflow(
@@ -198,7 +200,7 @@ class Dispatcher:
                     id=collector_id,
                     task_queue=route.task_queue,
                     start_signal=COLLECT_SIGNAL,
-                    start_signal_args=[event],
+                    start_signal_args=[signalled],
                     rpc_timeout=self._rpc,
                 )
             )

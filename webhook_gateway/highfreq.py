@@ -165,6 +165,18 @@ class StartEventsResult(BaseModel):
 # ---- batch and debounce collectors ------------------------------------------------------
 
 
+class CollectedEvent(WebhookEvent):
+    """What a batch route's gateway signals to the key's collector: the event and its size
+    (the length of its JSON), measured here so that workflow code never serializes to
+    measure. Older gateways sent the bare event: `size` is None then."""
+
+    size: int | None = Field(default=None, ge=0)
+
+
+def collected(event: WebhookEvent) -> CollectedEvent:
+    return CollectedEvent(**dict(event), size=len(event.model_dump_json()))
+
+
 class CollectorInput(BaseModel):
     route: str
     key: str
@@ -181,6 +193,8 @@ class CollectorInput(BaseModel):
     # Carried through continue-as-new.
     sequence: int = 0
     buffer: list[WebhookEvent] = Field(default_factory=list)
+    #: The sizes of `buffer` as the batch collector counted them (empty from older runs).
+    buffer_sizes: list[int] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list)
     burst_started: float | None = None
     delivered: list[str] = Field(default_factory=list)

@@ -4,8 +4,10 @@ Fed by signal-with-start (one per request; repeated delivery ids are dropped). A
 goes to a new run of the route's workflow (argument: `EventBatch`) as soon as it holds
 `max_size` events or `max_bytes`, or `max_wait_seconds` after its oldest event arrived
 (a durable timer), whichever comes first. Nothing caps `max_size` but the payload limit:
-a batch is cut by bytes too. After `idle_seconds` without events the collector completes;
-an event that arrives meanwhile is seen before the completion (Temporal replays it first).
+a batch is cut by bytes too, counting each event as the length of its JSON, which the
+gateway measures and sends with it (`CollectedEvent`). After `idle_seconds` without
+events the collector completes; an event that arrives meanwhile is seen before the
+completion (Temporal replays it first).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         BATCH_WORKFLOW,
         COLLECT_SIGNAL,
         PAYLOAD_BUDGET,
+        CollectedEvent,
         CollectorInput,
         CollectorStatus,
         EventBatch,
@@ -28,8 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.collector import CollectorState
 
 
-def _size(event: WebhookEvent) -> int:
-    return len(event.model_dump_json())
+def _measured(event: WebhookEvent) -> int:
+    """Only for events that came without a size (older gateways, runs continued by older
+    code): measured as those runs measured them, so their histories replay."""
+    return len(event.model_dump_json(exclude={"size"}))
 
 
 @workflow.defn(name=BATCH_WORKFLOW)
@@ -37,7 +42,10 @@ class BatchCollectorWorkflow:
     @workflow.init
     def __init__(self, data: CollectorInput) -> None:
         self._state = CollectorState(data)
-        self._buffer: list[tuple[WebhookEvent, int]] = [(e, _size(e)) for e in data.buffer]
+        sizes = data.buffer_sizes
+        if len(sizes) != len(data.buffer):
+            sizes = [_measured(e) for e in data.buffer]
+        self._buffer: list[tuple[WebhookEvent, int]] = list(zip(data.buffer, sizes, strict=True))
         self._bytes = sum(size for _, size in self._buffer)
         # When the oldest buffered event arrived (workflow time, seconds).
         self._opened: float | None = data.burst_started if self._buffer else None
@@ -47,7 +55,9 @@ class BatchCollectorWorkflow:
         while True:
             if not self._buffer:
                 if self._state.should_rotate():
-                    workflow.continue_as_new(self._state.carried(buffer=[], burst_started=None))
+                    workflow.continue_as_new(
+                        self._state.carried(buffer=[], buffer_sizes=[], burst_started=None)
+                    )
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(
                         lambda: bool(self._buffer), timeout=timedelta(seconds=data.idle_seconds)
@@ -64,17 +74,19 @@ class BatchCollectorWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     self._state.carried(
-                        buffer=[e for e, _ in self._buffer], burst_started=self._opened
+                        buffer=[e for e, _ in self._buffer],
+                        buffer_sizes=[size for _, size in self._buffer],
+                        burst_started=self._opened,
                     )
                 )
 
     @workflow.signal(name=COLLECT_SIGNAL)
-    def event(self, event: WebhookEvent) -> None:
+    def event(self, event: CollectedEvent) -> None:
         if not self._state.first_time(event.delivery_id):
             return
         if not self._buffer:
             self._opened = _now()
-        size = _size(event)
+        size = event.size if event.size is not None else _measured(event)
         self._buffer.append((event, size))
         self._bytes += size
 

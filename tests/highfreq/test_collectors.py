@@ -18,7 +18,12 @@ from tests.support.signing import order_payload, signed
 from webhook_gateway.app import create_app
 from webhook_gateway.errors import ConfigError
 from webhook_gateway.event import WebhookEvent
-from webhook_gateway.highfreq import BatchSummary, CollectorInput, CollectorStatus
+from webhook_gateway.highfreq import (
+    BatchSummary,
+    CollectedEvent,
+    CollectorInput,
+    CollectorStatus,
+)
 from webhook_gateway.settings import Settings
 from worker import build_worker
 from workflows.batch import BatchCollectorWorkflow
@@ -90,6 +95,58 @@ async def test_batch_is_cut_by_bytes_below_the_payload_limit(
             for wid in status.delivered
         ]
 
+    assert counts == [2, 2, 1]
+
+
+async def test_batch_boundaries_follow_the_size_the_gateway_sent(
+    time_skipping: WorkflowEnvironment,
+) -> None:
+    client, queue = time_skipping.client, uuid.uuid4().hex
+    start = collector_input(
+        queue, "EventBatchWorkflow", max_size=100, max_bytes=2_600, max_wait_seconds=60
+    )
+    # Measured, all five fit in one batch; declared as 1,000 bytes each, two do.
+    events = [CollectedEvent(**dict(event({"n": n})), size=1_000) for n in range(5)]
+    async with build_worker(client, queue):
+        handle = await client.start_workflow(
+            BatchCollectorWorkflow.run, start, id=uuid.uuid4().hex, task_queue=queue,
+            start_signal="event", start_signal_args=[events[0]],
+        )  # fmt: skip
+        for e in events[1:]:
+            await handle.signal(BatchCollectorWorkflow.event, e)
+        status = await handle.result()
+        counts = [
+            (await client.get_workflow_handle(wid, result_type=BatchSummary).result()).count
+            for wid in status.delivered
+        ]
+
+    assert sum(len(WebhookEvent(**dict(e)).model_dump_json()) for e in events) < 2_600
+    assert counts == [2, 2, 1]
+
+
+async def test_buffered_events_keep_their_size_through_continue_as_new(client: Client) -> None:
+    queue = uuid.uuid4().hex
+    start = collector_input(
+        queue, "EventBatchWorkflow", max_size=100, max_bytes=2_600, max_wait_seconds=1,
+        idle_seconds=0.5, history_events=6,
+    )  # fmt: skip
+    events = [CollectedEvent(**dict(event({"n": n})), size=1_000) for n in range(5)]
+    # Signalled before a worker polls: the first run sees all five at once and carries three.
+    handle = await client.start_workflow(
+        BatchCollectorWorkflow.run, start, id=uuid.uuid4().hex, task_queue=queue,
+        start_signal="event", start_signal_args=[events[0]],
+    )  # fmt: skip
+    for e in events[1:]:
+        await handle.signal(BatchCollectorWorkflow.event, e)
+    async with build_worker(client, queue):
+        status = await handle.result()
+        counts = [
+            (await client.get_workflow_handle(wid, result_type=BatchSummary).result()).count
+            for wid in status.delivered
+        ]
+    last_run = (await client.get_workflow_handle(handle.id).describe()).run_id
+
+    assert last_run != handle.result_run_id  # the run continued as new
     assert counts == [2, 2, 1]
 
 
@@ -169,6 +226,31 @@ async def test_batch_route_delivers_lists_of_max_size_per_key(
     assert key in collector_id
     assert [s.delivery_ids for s in summaries] == [ids[:3], ids[3:]]
     assert status.buffered == 0
+
+
+async def test_batch_route_signals_each_event_with_its_json_size(
+    client: Client, task_queue: str
+) -> None:
+    batch = {"key": "customer.id", "max_size": 3, "max_wait_seconds": 3600}
+    config, _ = route_config(task_queue, mode="batch", workflow="EventBatchWorkflow", batch=batch)
+    app = create_app(SETTINGS, config=config, client=client)
+    payload = {**order_payload("S-1"), "customer": {"id": f"c-{uuid.uuid4().hex[:6]}"}}
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        collector_id = await _send(http, payload)
+    handle = client.get_workflow_handle(collector_id)
+    signals = [
+        e.workflow_execution_signaled_event_attributes
+        async for e in handle.fetch_history_events()
+        if e.HasField("workflow_execution_signaled_event_attributes")
+    ]
+    await handle.terminate("test over")
+    [signalled] = await client.data_converter.decode(
+        signals[0].input.payloads, type_hints=[CollectedEvent]
+    )
+
+    assert isinstance(signalled, CollectedEvent)
+    assert signalled.body == payload
+    assert signalled.size == len(WebhookEvent(**dict(signalled)).model_dump_json())
 
 
 async def test_debounce_route_delivers_the_last_event_to_the_workflow(

@@ -12,7 +12,16 @@ from temporalio.worker import Replayer
 from worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent.parent / "histories"
-RECORDED = ["inbox_continued_as_new", "batch_collector", "debounce_collector", "event_batch"]
+RECORDED = [
+    "inbox_continued_as_new",
+    "batch_collector",
+    "batch_collector_by_bytes",
+    "batch_collector_carried",
+    "batch_collector_sized",
+    "batch_collector_sized_carried",
+    "debounce_collector",
+    "event_batch",
+]
 
 
 @pytest.mark.parametrize("name", RECORDED)

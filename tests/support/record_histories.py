@@ -34,7 +34,13 @@ from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET, order_payload
 from webhook_gateway.devserver import TemporalDevServer
 from webhook_gateway.event import WebhookEvent
-from webhook_gateway.highfreq import CollectorInput, InboxBatch, InboxInput, PendingStart
+from webhook_gateway.highfreq import (
+    CollectorInput,
+    InboxBatch,
+    InboxInput,
+    PendingStart,
+    collected,
+)
 from webhook_gateway.secrets import SecretSource
 from worker import build_worker
 from workflows.batch import BatchCollectorWorkflow
@@ -136,6 +142,35 @@ async def record_highfreq(client: Client, queue: str) -> None:
     await handle.signal("event", event("d2", order_payload("D-2")))
     await handle.result()
     await save("debounce_collector", wid)
+
+    await record_batch_by_bytes(client, queue, tag)
+
+
+async def record_batch_by_bytes(client: Client, queue: str, tag: str) -> None:
+    """A batch cut by bytes, its leftover event carried through continue-as-new to a second
+    run. (`batch_collector_by_bytes` and `batch_collector_carried` are this run recorded
+    before gateways sent each event's size: keep them, they cannot be recorded again.)"""
+    wid = f"rec-batch-bytes-{tag}"
+    start = CollectorInput(
+        route="recorded", key="k", workflow="EventBatchWorkflow", task_queue=queue,
+        workflow_id_prefix=f"rec-{tag}-", max_size=100, max_bytes=1024, max_wait_seconds=0.5,
+        idle_seconds=0.5, history_events=8,
+    )  # fmt: skip
+    events = [collected(event(f"bb{n}", {"n": n, "pad": "x" * (250 + 40 * n)})) for n in range(3)]
+    handle = await client.start_workflow(
+        BatchCollectorWorkflow.run, start, id=wid, task_queue=queue, start_signal="event",
+        start_signal_args=[events[0]],
+    )  # fmt: skip
+    first_run = handle.result_run_id
+    for e in events[1:]:
+        await handle.signal("event", e)
+    await client.get_workflow_handle(wid).result()
+    run_id = first_run
+    for name in ("batch_collector_sized", "batch_collector_sized_carried"):
+        history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+        continued = history.events[-1].workflow_execution_continued_as_new_event_attributes
+        run_id = continued.new_execution_run_id
 
 
 async def record_outbound(client: Client, queue: str, name: str) -> None:
