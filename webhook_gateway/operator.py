@@ -16,15 +16,15 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.client import WorkflowExecutionStatus as Status
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from webhook_gateway.config import HooktideConfig, Route
 from webhook_gateway.errors import (
     Forbidden,
     GatewayError,
     RequestRejected,
-    TemporalUnavailable,
     VerificationFailed,
+    WorkflowNotFound,
 )
 from webhook_gateway.event import WebhookReply
 from webhook_gateway.problem import error_response
@@ -107,13 +107,14 @@ async def _delivery(request: Request) -> dict[str, Any]:
     for route, workflow_id in _candidates(request.app.state.config, delivery_id, request):
         handle = client.get_workflow_handle(workflow_id)
         try:
-            with temporal_errors(retry_after=settings.retry_after_seconds):
+            with temporal_errors(
+                retry_after=settings.retry_after_seconds,
+                workflow_id=workflow_id,
+                missing_is_404=True,
+            ):
                 desc: WorkflowExecutionDescription = await handle.describe(rpc_timeout=rpc)
-        except TemporalUnavailable as exc:
-            cause = exc.__cause__
-            if isinstance(cause, RPCError) and cause.status == RPCStatusCode.NOT_FOUND:
-                continue
-            raise
+        except WorkflowNotFound:
+            continue  # the next candidate; none at all is the 404 below
         answer: dict[str, Any] = {
             "delivery_id": delivery_id,
             "route": route.name,

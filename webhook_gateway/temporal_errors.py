@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from temporalio.api.errordetails.v1 import NamespaceNotFoundFailure
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,6 +32,15 @@ TRANSIENT = frozenset(
 )
 
 
+def workflow_missing(exc: RPCError) -> bool:
+    """NOT_FOUND for the workflow itself, which is an answer. A missing namespace is
+    NOT_FOUND too, and means the gateway is misconfigured."""
+    if exc.status != RPCStatusCode.NOT_FOUND:
+        return False
+    details = exc.grpc_status.details if exc.grpc_status else []
+    return not any(d.Is(NamespaceNotFoundFailure.DESCRIPTOR) for d in details)
+
+
 @contextmanager
 def temporal_errors(
     *, retry_after: int, workflow_id: str | None = None, missing_is_404: bool = False
@@ -51,7 +61,7 @@ def temporal_errors(
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise UpdateRejected(f"The workflow refused the event: {message}") from exc
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND and missing_is_404:
+        if missing_is_404 and workflow_missing(exc):
             raise WorkflowNotFound(
                 f"No open workflow '{workflow_id}' to deliver this event to."
             ) from exc

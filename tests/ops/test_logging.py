@@ -16,6 +16,7 @@ from tests.support.signing import ORDERS_SECRET, order_payload, signed
 from webhook_gateway import logging_setup
 from webhook_gateway.app import create_app
 from webhook_gateway.config import parse_config
+from webhook_gateway.devserver import TemporalDevServer
 from webhook_gateway.logging_setup import REDACTED, RedactingFilter
 from webhook_gateway.settings import Settings
 
@@ -146,3 +147,65 @@ def test_text_format_is_one_readable_line_with_the_fields() -> None:
     line = stream.getvalue().strip()
     assert "INFO hooktide.gateway webhook POST /x -> 202 route=orders latency_ms=1.2" in line
     assert not line.startswith("{")
+
+
+def _routes(task_queue: str, names: list[str]) -> object:
+    return parse_config(
+        {
+            "routes": {
+                name: {
+                    "path": f"/webhooks/{name}",
+                    "workflow": "OrderWorkflow",
+                    "task_queue": task_queue,
+                    "workflow_id": {"prefix": f"{name}-"},
+                    "verifier": {
+                        "type": "standard_webhooks",
+                        "secret": {"env": "TEST_ORDERS_SECRET"},
+                    },
+                }
+                for name in names
+            }
+        }
+    )
+
+
+async def _lookup(client: Client, config: object, delivery_id: str) -> httpx.Response:
+    settings = Settings(HOOKTIDE_OPERATOR_TOKEN=OPERATOR_TOKEN)
+    app = create_app(settings, config=config, client=client)  # type: ignore[arg-type]
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=15) as http:
+        return await http.get(
+            f"/deliveries/{delivery_id}", headers={"authorization": f"Bearer {OPERATOR_TOKEN}"}
+        )
+
+
+def _alarms(stream: io.StringIO) -> list[dict[str, object]]:
+    """Warnings and errors of the gateway's own (not the session worker's SDK) loggers."""
+    return [
+        line
+        for line in _lines(stream)
+        if line["level"] in ("WARNING", "ERROR", "CRITICAL")
+        and not str(line["logger"]).startswith("temporalio")
+    ]
+
+
+async def test_a_delivery_lookup_that_finds_nothing_is_a_404_and_no_warning_or_error(
+    log_stream: io.StringIO, client: Client, task_queue: str
+) -> None:
+    config = _routes(task_queue, ["orders", "refunds", "tickets", "invoices"])
+
+    response = await _lookup(client, config, "never-seen")
+
+    assert response.status_code == 404
+    assert _alarms(log_stream) == []
+
+
+async def test_a_delivery_lookup_temporal_refuses_is_still_logged_as_an_error(
+    log_stream: io.StringIO, dev_server: TemporalDevServer, task_queue: str
+) -> None:
+    elsewhere = await Client.connect(dev_server.address, namespace="hooktide-no-such-namespace")
+
+    response = await _lookup(elsewhere, _routes(task_queue, ["orders"]), "never-seen")
+
+    assert response.status_code == 503
+    [alarm] = _alarms(log_stream)
+    assert alarm["level"] == "ERROR" and "not found" in str(alarm["message"]).lower()
