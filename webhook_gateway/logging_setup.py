@@ -18,7 +18,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -34,15 +34,44 @@ MIN_SECRET_CHARS = 6
 SENSITIVE_NAMES = re.compile(
     r"(authorization|cookie|api[-_]?key|token|secret|password|signature|hmac)", re.IGNORECASE
 )
-_CREDENTIAL_TEXT = [
+#: After "Bearer" or "Basic" outside a named header, a value is taken for a credential only
+#: when shaped like one (a digit, a dot or "+", mixed case, "=" padding): in "bearer tokens"
+#: or "route bearer /webhooks/bearer" the words stay.
+_CREDENTIAL_SHAPE = re.compile(r"[0-9.+]|[a-z][A-Z]|=$")
+
+
+def _redacted(match: re.Match[str]) -> str:
+    return match.group(1) + match.group(2) + REDACTED
+
+
+def _redacted_if_credential(match: re.Match[str]) -> str:
+    value = match.group(3)
+    if value.startswith("/") or not _CREDENTIAL_SHAPE.search(value):
+        return match.group(0)
+    return _redacted(match)
+
+
+_CREDENTIAL_TEXT: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     # "Authorization: Bearer abc", "authorization=Basic abc", "'x-api-key': 'abc'"
-    re.compile(
-        r"(?i)\b((?:proxy-)?authorization|cookie|x-api-key|[\w-]*signature[\w-]*"
-        r"|x-shopify-hmac-sha256)(['\"]?\s*[:=]\s*['\"]?)"
-        # the value: "Bearer x", "v1,sig", "v1,a v1,b" (a rotation's signature list)
-        r"((?:(?:bearer|basic)\s+)?[^\s'\"}]+(?:\s+v\d+a?,[^\s'\"}]+)*)"
+    (
+        re.compile(
+            r"(?i)\b((?:proxy-)?authorization|cookie|x-api-key|[\w-]*signature[\w-]*"
+            r"|x-shopify-hmac-sha256)(['\"]?\s*[:=]\s*['\"]?)"
+            # the value: "Bearer x", "v1,sig", "v1,a v1,b" (a rotation's signature list)
+            r"((?:(?:bearer|basic)\s+)?[^\s'\"}]+(?:\s+v\d+a?,[^\s'\"}]+)*)"
+        ),
+        _redacted,
     ),
-    re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=-]{6,})"),
+    # "?bearer=abc", "bearer=abc": named as a parameter, whatever its shape
+    (re.compile(r"\b((?i:bearer|basic))(=)([^\s&'\"},;]+)"), _redacted),
+    # "Bearer eyJhbGciOi...", "Basic dXNlcjpwYXNz": a token68 (RFC 9110) standing alone
+    (
+        re.compile(
+            r"\b((?i:bearer|basic))(\s*:\s*|\s+)"
+            r"([A-Za-z0-9._~+/-]{6,}=*)(?![^\s'\"},;)\]])"
+        ),
+        _redacted_if_credential,
+    ),
 ]
 _RESERVED = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
@@ -70,8 +99,8 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        for pattern in _CREDENTIAL_TEXT:
-            text = pattern.sub(lambda m: m.group(1) + m.group(2) + REDACTED, text)
+        for pattern, replace in _CREDENTIAL_TEXT:
+            text = pattern.sub(replace, text)
         return text
 
     def clean(self, value: Any, name: str = "") -> Any:

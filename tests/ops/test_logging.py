@@ -209,3 +209,42 @@ async def test_a_delivery_lookup_temporal_refuses_is_still_logged_as_an_error(
     assert response.status_code == 503
     [alarm] = _alarms(log_stream)
     assert alarm["level"] == "ERROR" and "not found" in str(alarm["message"]).lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Bearer abc",
+        "sent bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl to the peer",
+        "header was Basic dXNlcjpwYXNz",
+        "bearer=plain-token",
+        "url ?bearer=abc&page=2",
+        "auth 'Bearer tok_123456'",
+        "Bearer: t0ken-value",
+    ],
+)
+def test_credential_values_after_bearer_or_basic_are_redacted(text: str) -> None:
+    redacted = RedactingFilter().redact(text)
+
+    assert REDACTED in redacted
+    for value in ("abc", "eyJ", "dXNlcjpwYXNz", "plain-token", "tok_123456", "t0ken-value"):
+        assert value not in redacted.replace("[REDACTED]", "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "route=bearer",
+        "webhook POST /webhooks/bearer -> 202",
+        "Route bearer accepted the delivery",
+        "verifier type bearer requires a token",
+        "bearer tokens travel in the Authorization header",
+        "Basic authentication failed for route basic",
+        "route 'bearer' has verifier type 'basic'",
+        "bearer  /sec/bearer  start  OrderWorkflow",
+        "verifier types: bearer basic_auth api_key",
+        "Basic read-only access",
+    ],
+)
+def test_ordinary_words_bearer_and_basic_are_kept(text: str) -> None:
+    assert RedactingFilter().redact(text) == text
