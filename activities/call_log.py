@@ -48,6 +48,8 @@ class CallRecord(BaseModel):
 
     method: str
     url: str
+    #: The answer's status when the call succeeded or failed on it; None when there was no
+    #: answer, or one that was refused (too large, too slow, unreadable).
     status: int | None = None
     latency_ms: float
     request_bytes: int = 0

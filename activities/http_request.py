@@ -146,9 +146,13 @@ async def send(
     except HttpFailure as failure:
         redact_failure(failure, (request.url, meter.url))
         outcome, error = failure.kind, f"{failure.kind}: {failure}"
+        # Only a failing status is the call's answer: a response refused for its size, its
+        # pace or its body is none, whatever status line it began with.
+        meter.status = failure.status
         raise
     except BaseException as exc:
         outcome, error = type(exc).__name__, f"{type(exc).__name__}: {exc}"
+        meter.status = None
         raise
     finally:
         record = meter.record(request, attempt, outcome, error)
@@ -272,7 +276,7 @@ async def _read(response: httpx.Response, request: HttpRequest, started: float) 
     limit = request.max_response_bytes
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise _too_large(url, limit, f"declares {declared} bytes")
+        raise _too_large(url, f"declares {declared} bytes, more than the limit of {limit}")
     raw = b"" if request.response == "none" else await _body(response, url, limit)
     return HttpResponse(
         status=status,
@@ -293,14 +297,14 @@ async def _body(response: httpx.Response, url: str, limit: int, *, truncate: boo
             if truncate:
                 chunks.append(chunk[: limit - (size - len(chunk))])
                 break
-            raise _too_large(url, limit, "sent more")
+            raise _too_large(url, f"sent more than the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _too_large(url: str, limit: int, what: str) -> HttpFailure:
+def _too_large(url: str, what: str) -> HttpFailure:
     return HttpFailure(
-        f"The response from {url} {what} than the {limit}-byte limit (max_response_bytes)",
+        f"The response from {url} {what} (max_response_bytes)",
         kind="HttpResponseTooLarge",
         retryable=False,
         url=url,

@@ -20,7 +20,7 @@ from activities.call_log import (
     redact_text,
     redact_url,
 )
-from activities.http_models import BearerAuth, HeaderAuth, HttpRequest, HttpResponse
+from activities.http_models import BearerAuth, HeaderAuth, HttpRequest, HttpResponse, Timeouts
 from activities.http_request import http_request
 from activities.outbound import AttemptOutcome, DeliveryInput, DeliveryTarget
 from tests.support.peer import Peer, Reply
@@ -168,6 +168,63 @@ async def test_a_failed_call_is_logged_as_a_warning_and_its_error_carries_no_sec
     logged = everything_logged(caplog)
     for secret in (API_HEADER, QUERY_SECRET, USERINFO_SECRET):
         assert secret not in logged
+
+
+REFUSED = {
+    "declared too large": (
+        Reply(200, body=b"y" * 2048),
+        {"max_response_bytes": 1024},
+        "HttpResponseTooLarge",
+    ),
+    "streamed too large": (
+        Reply(200, stream_bytes=100_000),
+        {"max_response_bytes": 10_000},
+        "HttpResponseTooLarge",
+    ),
+    "trickle": (
+        Reply(200, stream_bytes=16_384 * 20, chunk_delay=0.1),
+        {"timeouts": Timeouts(read=1, total=0.5)},
+        "HttpTimeout",
+    ),
+    "not json": (Reply(200, body=b"<html>"), {"response": "json"}, "HttpInvalidResponse"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+async def test_a_refused_response_is_logged_as_refused_not_as_its_status(
+    case: str, peer: Peer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    reply, options, kind = REFUSED[case]
+    peer.script("/refused", reply)
+
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            http_request,
+            HttpRequest(url=peer.url("/refused"), **{"response": "text", **options}),
+        )
+
+    assert caught.value.type == kind
+    [record] = [r for r in caplog.records if r.name == "hooktide.outbound"]
+    [line] = outbound_lines(caplog)
+    assert line["level"] == "WARNING"
+    assert (line["status"], line["outcome"]) == (None, kind)
+    assert record.getMessage().startswith(f"outbound GET {peer.url('/refused')} -> {kind} in ")
+    assert "-> 200" not in record.getMessage()
+
+
+async def test_a_too_large_response_says_how_large_and_the_limit(peer: Peer) -> None:
+    peer.script("/big", Reply(200, body=b"y" * 2048))
+
+    with pytest.raises(ApplicationError) as caught:
+        await ActivityEnvironment().run(
+            http_request, HttpRequest(url=peer.url("/big"), max_response_bytes=1024)
+        )
+
+    assert caught.value.message == (
+        f"The response from {peer.url('/big')} declares 2048 bytes, more than the limit of "
+        "1024 (max_response_bytes)"
+    )
 
 
 async def test_each_delivery_attempt_is_in_the_attempt_log_query_result_and_logs_redacted(

@@ -293,6 +293,19 @@ async def test_loopback_is_refused_unless_allowlisted(
     assert peer.requests == []
 
 
+async def test_odd_ipv4_spellings_are_resolved_except_a_leading_zero_which_httpx_refuses(
+    peer: Peer,
+) -> None:
+    port = peer.base.rsplit(":", 1)[1]
+
+    octal = await failure(HttpRequest(url=f"http://0177.0.0.1:{port}/octal"))
+    hexadecimal = await run(HttpRequest(url=f"http://0x7f.0.0.1:{port}/hex"))
+
+    assert (octal.type, octal.non_retryable) == ("HttpInvalidRequest", True)
+    assert hexadecimal.status == 200  # 127.0.0.1, which this test allowlists
+    assert [r.path for r in peer.requests] == ["/hex"]
+
+
 async def test_a_hostname_is_pinned_to_its_checked_address_and_keeps_its_host_header(
     peer: Peer,
 ) -> None:
