@@ -17,25 +17,25 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.batches import summarize_batch
-from activities.http_request import http_request
+from activities.example.orders import request_approval, send_customer_email, validate_order
+from activities.http.request import http_request
 from activities.notifications import notify_ops
-from activities.orders import request_approval, send_customer_email, validate_order
 from activities.outbound import deliver_webhook, disable_endpoint, publish_event
 from activities.start_events import start_events
-from webhook_gateway import tracing
-from webhook_gateway.metrics import worker_runtime
-from webhook_gateway.process_setup import setup_process
-from webhook_gateway.settings import Settings
-from webhook_gateway.temporal_client import connect
-from workflows import search_attributes
-from workflows.batch import BatchCollectorWorkflow
-from workflows.debounce import DebounceCollectorWorkflow
-from workflows.endpoint_state import EndpointWorkflow
-from workflows.event_batch import EventBatchWorkflow
-from workflows.inbox import InboxWorkflow
-from workflows.order import OrderWorkflow
-from workflows.ticket import TicketWorkflow
-from workflows.webhook_delivery import WebhookDeliveryWorkflow
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts import search_attributes
+from webhook_gateway.dispatch.temporal_client import connect
+from webhook_gateway.observability import tracing
+from webhook_gateway.observability.metrics import worker_runtime
+from webhook_gateway.observability.process import setup_process
+from workflows.example.order import OrderWorkflow
+from workflows.example.ticket import TicketWorkflow
+from workflows.highfreq.batch import BatchCollectorWorkflow
+from workflows.highfreq.debounce import DebounceCollectorWorkflow
+from workflows.highfreq.event_batch import EventBatchWorkflow
+from workflows.highfreq.inbox import InboxWorkflow
+from workflows.outbound.delivery import WebhookDeliveryWorkflow
+from workflows.outbound.endpoint import EndpointWorkflow
 
 WORKFLOWS: Sequence[type] = [
     OrderWorkflow,

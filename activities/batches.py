@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from webhook_gateway.highfreq import BatchSummary, EventBatch
+from webhook_gateway.contracts.highfreq import BatchSummary, EventBatch
 
 
 @activity.defn

@@ -18,7 +18,7 @@ from email.utils import formatdate
 import aiosmtplib
 from temporalio.exceptions import ApplicationError
 
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.settings import Settings
 
 MESSAGE_NAMESPACE = uuid.UUID("5d0c7f3e-2b8a-5e61-9c4d-7a1e3f6b2c90")
 SMTP_TIMEOUT = 20.0

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.email import build_message, send_message
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.settings import Settings
 
 
 class OpsNotice(BaseModel):

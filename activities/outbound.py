@@ -12,7 +12,6 @@ import contextlib
 import json
 import time
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 from temporalio import activity
@@ -20,15 +19,16 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.call_log import MAX_ERROR, CallRecord
-from activities.http_errors import HttpFailure
-from activities.http_models import HttpRequest, RawBody, Timeouts
-from activities.http_request import current_policy, send
-from webhook_gateway.config import load_config
-from webhook_gateway.errors import ConfigError
-from webhook_gateway.secrets import SecretSource
-from webhook_gateway.settings import Settings
-from webhook_gateway.verifiers.standard_webhooks import secret_key, sign
+from activities.http.call_log import MAX_ERROR
+from activities.http.errors import HttpFailure
+from activities.http.models import HttpRequest, RawBody, Timeouts
+from activities.http.request import current_policy, send
+from webhook_gateway.config.routes import load_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts.errors import ConfigError
+from webhook_gateway.contracts.outbound import AttemptOutcome, CallRecord, delivery_workflow_id
+from webhook_gateway.contracts.secrets import SecretSource
+from webhook_gateway.contracts.signing import secret_key, sign
 
 USER_AGENT = "Hooktide-Webhooks/1"
 RESPONSE_LIMIT = 64 * 1024
@@ -65,25 +65,11 @@ class DeliveryInput(BaseModel):
     payload: dict[str, JsonValue]
 
 
-def delivery_workflow_id(msg_id: str, subscription: str) -> str:
-    return f"webhook-{msg_id}-{subscription}"
-
-
 class AttemptInput(BaseModel):
     target: DeliveryTarget
     msg_id: str
     payload: dict[str, JsonValue]
     attempt: int
-
-
-class AttemptOutcome(BaseModel):
-    result: Literal["delivered", "failed", "aborted", "endpoint-disabled"]
-    status: int | None = None
-    disable: bool = False
-    retry_after_seconds: float | None = None
-    error: str | None = None
-    #: The HTTP call this attempt made (redacted); None when it made none.
-    call: CallRecord | None = None
 
 
 class EndpointState(BaseModel):

@@ -18,7 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from webhook_gateway.highfreq import StartEventsInput, StartEventsResult
+from webhook_gateway.contracts.highfreq import StartEventsInput, StartEventsResult
 
 log = logging.getLogger("hooktide.inbox")
 

@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.net import free_port  # noqa: E402
 from tests.support.signing import ORDERS_SECRET, order_payload, signed  # noqa: E402
-from webhook_gateway.devserver import TemporalDevServer  # noqa: E402
-from webhook_gateway.event import WebhookEvent  # noqa: E402
+from webhook_gateway.contracts.events import WebhookEvent  # noqa: E402
+from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -42,9 +42,9 @@ sys.path.insert(0, str(ROOT))
 from activities.outbound import DeliveryInput, DeliveryTarget  # noqa: E402
 from tests.support.net import free_port  # noqa: E402
 from tests.support.signing import ORDERS_SECRET  # noqa: E402
-from webhook_gateway.devserver import TemporalDevServer  # noqa: E402
-from webhook_gateway.secrets import SecretSource  # noqa: E402
-from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign  # noqa: E402
+from webhook_gateway.contracts.secrets import SecretSource  # noqa: E402
+from webhook_gateway.contracts.signing import decode_secret, sign  # noqa: E402
+from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
 
 SECRET_ENV = "BENCH_OUTBOUND_WHSEC"  # noqa: S105 (the name of a variable)
 QUEUE = "bench-outbound"

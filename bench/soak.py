@@ -32,7 +32,7 @@ import throughput as tp  # noqa: E402
 
 from tests.support.net import free_port  # noqa: E402
 from tests.support.signing import ORDERS_SECRET  # noqa: E402
-from webhook_gateway.devserver import TemporalDevServer  # noqa: E402
+from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
 
 
 async def main(minutes: int) -> dict[str, Any]:

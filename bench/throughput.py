@@ -46,8 +46,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.net import free_port  # noqa: E402
 from tests.support.signing import ORDERS_SECRET, order_payload  # noqa: E402
-from webhook_gateway.devserver import TemporalDevServer  # noqa: E402
-from webhook_gateway.event import WebhookEvent  # noqa: E402
+from webhook_gateway.contracts.events import WebhookEvent  # noqa: E402
+from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
 
 THREADS, CONNECTIONS = 2, 32
 BATCH_KEYS = 8

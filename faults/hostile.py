@@ -29,7 +29,7 @@ import httpx
 from temporalio.client import Client
 
 from faults.stack import LOOPBACK, Stack
-from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign
+from webhook_gateway.contracts.signing import decode_secret, sign
 
 SECRET = "whsec_aG9zdGlsZS1pbnB1dC1jYW1wYWlnbi1zZWNyZXQ="  # noqa: S105 (test-only)
 LIMIT = 4096

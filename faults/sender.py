@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign
+from webhook_gateway.contracts.signing import decode_secret, sign
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import yaml
 
-from webhook_gateway.devserver import TemporalDevServer
+from webhook_gateway.dev.temporal_server import TemporalDevServer
 
 LOOPBACK = "127.0.0.1"
 

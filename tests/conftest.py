@@ -20,9 +20,9 @@ from temporalio.worker import Worker
 
 from tests.support.net import free_port
 from tests.support.signing import ORDERS_SECRET
-from webhook_gateway.devserver import TemporalDevServer
+from webhook_gateway.contracts import search_attributes
+from webhook_gateway.dev.temporal_server import TemporalDevServer
 from worker import build_worker
-from workflows import search_attributes
 
 os.environ.setdefault("TEST_ORDERS_SECRET", ORDERS_SECRET)
 

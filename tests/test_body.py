@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from webhook_gateway.body import check_media_type, parse_body
 from webhook_gateway.errors import MalformedBody, UnsupportedMediaType
+from webhook_gateway.inbound.body import check_media_type, parse_body
 
 
 def test_json_is_parsed() -> None:

@@ -9,10 +9,10 @@ import pytest
 from starlette.routing import Route
 
 from webhook_gateway.app import create_app
-from webhook_gateway.config import load_config, parse_config
-from webhook_gateway.errors import ConfigError
-from webhook_gateway.operator_paths import OPERATOR_PATHS
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.reserved import OPERATOR_PATHS
+from webhook_gateway.config.routes import load_config, parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 

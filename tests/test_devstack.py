@@ -14,7 +14,7 @@ import httpx
 
 from tests.support.net import free_port
 from tests.support.signing import order_payload
-from webhook_gateway.devstack import DEV_ENV
+from webhook_gateway.dev.stack import DEV_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 HOOKTIDE = str(Path(sys.executable).parent / "hooktide")

@@ -16,8 +16,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from tests.support.gateway import serve
 from tests.support.signing import OTHER_SECRET, order_payload, signed
 from webhook_gateway.app import create_app
-from webhook_gateway.config import HooktideConfig, parse_config
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.routes import HooktideConfig, parse_config
+from webhook_gateway.config.settings import Settings
 
 OPERATOR_TOKEN = "test-operator-token"
 SECRET = {"env": "TEST_ORDERS_SECRET"}

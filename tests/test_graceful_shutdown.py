@@ -14,7 +14,7 @@ import httpx
 from temporalio.client import Client
 
 from faults.stack import LOOPBACK, Stack
-from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign
+from webhook_gateway.contracts.signing import decode_secret, sign
 
 SECRET = "whsec_Z3JhY2VmdWwtc2h1dGRvd24tdGVzdC1zZWNyZXQ="
 

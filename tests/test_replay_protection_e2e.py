@@ -18,8 +18,8 @@ from temporalio.client import Client
 from tests.support.gateway import serve
 from tests.support.signing import ORDERS_SECRET, signed
 from webhook_gateway.app import create_app
-from webhook_gateway.config import HooktideConfig, parse_config
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.routes import HooktideConfig, parse_config
+from webhook_gateway.config.settings import Settings
 
 GITHUB_SECRET = "It's a Secret to Everybody"  # GitHub's documented test secret
 

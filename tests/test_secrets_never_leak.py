@@ -14,7 +14,7 @@ import httpx
 from temporalio.client import Client
 
 from faults.stack import Stack
-from webhook_gateway.verifiers.standard_webhooks import decode_secret, sign
+from webhook_gateway.contracts.signing import decode_secret, sign
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"leak-canary-secret-0123456789-ab").decode()
 OPERATOR_TOKEN = "leak-canary-operator-token-7f3a9c"

@@ -25,8 +25,8 @@ from twilio.request_validator import RequestValidator
 
 from tests.support.gateway import serve
 from webhook_gateway.app import create_app
-from webhook_gateway.config import HooktideConfig, parse_config
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.routes import HooktideConfig, parse_config
+from webhook_gateway.config.settings import Settings
 
 SECRETS = {
     "TEST_GITHUB_SECRET": "gh-secret-for-tests",

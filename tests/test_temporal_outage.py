@@ -16,8 +16,8 @@ from tests.support.net import free_port
 from tests.support.signing import order_payload, signed
 from tests.test_gateway_e2e import e2e_config
 from webhook_gateway.app import create_app
-from webhook_gateway.devserver import TemporalDevServer
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.dev.temporal_server import TemporalDevServer
 
 
 @pytest.fixture

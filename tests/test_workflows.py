@@ -14,11 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from tests.support.signing import order_payload
-from webhook_gateway.event import WebhookEvent
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.order import OrderResult
 from worker import WORKFLOWS, build_worker
-from workflows.order import OrderWorkflow
-from workflows.order_types import OrderResult
-from workflows.ticket import TicketState, TicketWorkflow
+from workflows.example.order import OrderWorkflow
+from workflows.example.ticket import TicketState, TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

@@ -2,6 +2,6 @@ from __future__ import annotations
 
 import sys
 
-from webhook_gateway.cli import main
+from webhook_gateway.cli.main import main
 
 sys.exit(main())

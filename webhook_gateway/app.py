@@ -15,20 +15,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from temporalio.client import Client
 
-from webhook_gateway import approvals, operator, outbound_api, tracing
-from webhook_gateway.client_ip import ProxyTrust
-from webhook_gateway.config import HooktideConfig, load_config
-from webhook_gateway.dispatch import Dispatcher
-from webhook_gateway.drain import Drain, DrainMiddleware
+from webhook_gateway.config.reserved import OPERATOR_PATHS
+from webhook_gateway.config.routes import HooktideConfig, load_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.dispatch.dispatcher import Dispatcher
+from webhook_gateway.dispatch.temporal_client import connect
 from webhook_gateway.errors import GatewayError, MethodNotAllowed, RouteNotFound
-from webhook_gateway.handler import WebhookEndpoint
-from webhook_gateway.metrics import GatewayMetrics, with_interceptors
-from webhook_gateway.openapi import openapi_document
-from webhook_gateway.operator_paths import OPERATOR_PATHS
+from webhook_gateway.example import approvals
+from webhook_gateway.inbound.client_ip import ProxyTrust
+from webhook_gateway.inbound.endpoint import WebhookEndpoint
+from webhook_gateway.observability import tracing
+from webhook_gateway.observability.drain import Drain, DrainMiddleware
+from webhook_gateway.observability.metrics import GatewayMetrics, with_interceptors
+from webhook_gateway.observability.tracing import TracingMiddleware
+from webhook_gateway.operator import deliveries, health
+from webhook_gateway.operator import outbound as outbound_api
+from webhook_gateway.operator.openapi import openapi_document
 from webhook_gateway.problem import error_response, problem_response
-from webhook_gateway.settings import Settings
-from webhook_gateway.temporal_client import connect
-from webhook_gateway.tracing import TracingMiddleware
 
 log = logging.getLogger("hooktide.gateway")
 
@@ -46,9 +49,9 @@ def create_app(
     tracer = tracer or tracing.tracer(settings)
     metrics = GatewayMetrics()
     endpoints: dict[str, Callable[[Request], Awaitable[Response]]] = {
-        "healthz": operator.healthz,
-        "readyz": operator.readyz,
-        "delivery": operator.delivery,
+        "healthz": health.healthz,
+        "readyz": health.readyz,
+        "delivery": deliveries.delivery,
         "openapi": _openapi(config),
         "metrics": metrics.endpoint,
         "approval": approvals.approval_page,

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from webhook_gateway.contracts.errors import ConfigError as ConfigError  # re-exported
+
 
 class GatewayError(Exception):
     """Base class of every error the gateway maps to an HTTP answer."""
@@ -170,7 +172,3 @@ class TemporalUnavailable(GatewayError):
     def __init__(self, detail: str, *, retry_after: int = 5) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
-
-
-class ConfigError(Exception):
-    """The route file or the environment is wrong; the message names what to fix."""

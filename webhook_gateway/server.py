@@ -14,7 +14,7 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
-from webhook_gateway.drain import Drain
+from webhook_gateway.observability.drain import Drain
 
 log = logging.getLogger("hooktide.gateway")
 

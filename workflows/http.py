@@ -19,8 +19,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.http_models import HttpRequest, HttpResponse
-    from activities.http_request import http_request, idempotency_key_for
+    from activities.http.models import HttpRequest, HttpResponse
+    from activities.http.request import http_request, idempotency_key_for
 
 DEFAULT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),

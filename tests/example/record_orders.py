@@ -15,10 +15,10 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError
 
 from tests.example.support import APPROVAL_SECRET, eventually, large_order, order_env, peers
-from webhook_gateway.approval_tokens import read_token
-from webhook_gateway.event import WebhookEvent
-from workflows.order import OrderWorkflow
-from workflows.order_types import ApprovalDecision
+from webhook_gateway.contracts.approval_tokens import read_token
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.order import ApprovalDecision
+from workflows.example.order import OrderWorkflow
 
 
 def _event(name: str, body: Any) -> WebhookEvent:

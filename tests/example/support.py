@@ -138,7 +138,7 @@ async def register_search_attributes(client: Any) -> None:
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
     from temporalio.service import RPCError
 
-    from workflows import search_attributes
+    from webhook_gateway.contracts import search_attributes
 
     keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
     for key in search_attributes.ALL:

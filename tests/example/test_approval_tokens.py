@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from webhook_gateway.approval_tokens import (
+from webhook_gateway.contracts.approval_tokens import (
     ExpiredToken,
     MalformedToken,
     TamperedToken,

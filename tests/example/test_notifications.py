@@ -24,10 +24,10 @@ from tests.example.support import (
 )
 from tests.support.gateway import serve
 from tests.support.peer import Peer, Reply
-from webhook_gateway.event import WebhookEvent
-from webhook_gateway.secrets import SecretSource
-from workflows.order import OrderWorkflow
-from workflows.webhook_delivery import WebhookDeliveryWorkflow
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.secrets import SecretSource
+from workflows.example.order import OrderWorkflow
+from workflows.outbound.delivery import WebhookDeliveryWorkflow
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from tests.example.support import APPROVAL_SECRET, eventually, large_order, smal
 from tests.support.gateway import serve
 from tests.support.signing import signed
 from webhook_gateway.app import create_app
-from webhook_gateway.approval_tokens import make_token, read_token
-from webhook_gateway.config import parse_config
-from webhook_gateway.settings import Settings
-from workflows.order import OrderWorkflow
-from workflows.order_types import ApprovalDecision, OrderResult
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts.approval_tokens import make_token, read_token
+from webhook_gateway.contracts.order import ApprovalDecision, OrderResult
+from workflows.example.order import OrderWorkflow
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from tests.example.conftest import Peers
 from tests.example.support import APPROVAL_SECRET, eventually, large_order, small_order
-from webhook_gateway.approval_tokens import read_token
-from webhook_gateway.event import WebhookEvent
-from workflows.order import OrderWorkflow
-from workflows.order_types import ApprovalDecision, OrderResult, OrderStatus
+from webhook_gateway.contracts.approval_tokens import read_token
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.order import ApprovalDecision, OrderResult, OrderStatus
+from workflows.example.order import OrderWorkflow
 
 
 def event(body: Any) -> WebhookEvent:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.net import free_port
-from webhook_gateway.devstack import DEV_ENV
+from webhook_gateway.dev.stack import DEV_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 HOOKTIDE = str(Path(sys.executable).parent / "hooktide")

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from webhook_gateway.config import HooktideConfig, parse_config
+from webhook_gateway.config.routes import HooktideConfig, parse_config
 
 SECRET = {"env": "TEST_ORDERS_SECRET"}
 T = TypeVar("T")

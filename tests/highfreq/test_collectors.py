@@ -16,19 +16,19 @@ from tests.highfreq.support import eventually, route_config
 from tests.support.gateway import serve
 from tests.support.signing import order_payload, signed
 from webhook_gateway.app import create_app
-from webhook_gateway.errors import ConfigError
-from webhook_gateway.event import WebhookEvent
-from webhook_gateway.highfreq import (
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts.errors import ConfigError
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.highfreq import (
     BatchSummary,
     CollectedEvent,
     CollectorInput,
     CollectorStatus,
 )
-from webhook_gateway.settings import Settings
+from webhook_gateway.contracts.order import OrderResult
 from worker import build_worker
-from workflows.batch import BatchCollectorWorkflow
-from workflows.debounce import DebounceCollectorWorkflow
-from workflows.order_types import OrderResult
+from workflows.highfreq.batch import BatchCollectorWorkflow
+from workflows.highfreq.debounce import DebounceCollectorWorkflow
 
 
 def event(body: Any, delivery_id: str | None = None) -> WebhookEvent:

@@ -19,10 +19,9 @@ from tests.support.gateway import serve
 from tests.support.net import free_port
 from tests.support.signing import order_payload, signed
 from webhook_gateway.app import create_app
-from webhook_gateway.devserver import TemporalDevServer
-from webhook_gateway.dispatch import Dispatcher
-from webhook_gateway.event import WebhookEvent
-from webhook_gateway.highfreq import (
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.highfreq import (
     InboxBatch,
     InboxInput,
     InboxStatus,
@@ -31,8 +30,9 @@ from webhook_gateway.highfreq import (
     StartEventsResult,
     inbox_workflow_id,
 )
-from webhook_gateway.settings import Settings
-from workflows.inbox import InboxWorkflow
+from webhook_gateway.dev.temporal_server import TemporalDevServer
+from webhook_gateway.dispatch.dispatcher import Dispatcher
+from workflows.highfreq.inbox import InboxWorkflow
 
 SETTINGS = Settings(HOOKTIDE_TEMPORAL_RPC_TIMEOUT=1.0, HOOKTIDE_RETRY_AFTER=7)
 

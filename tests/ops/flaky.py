@@ -11,7 +11,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from webhook_gateway.event import WebhookEvent
+    from webhook_gateway.contracts.events import WebhookEvent
 
 BROKEN = {"flaky_step": True, "outbound": True}
 

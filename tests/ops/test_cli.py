@@ -25,9 +25,9 @@ from tests.ops.support import HOOKTIDE, REPO, Ran, clean_env, hooktide
 from tests.support.gateway import serve
 from tests.support.signing import ORDERS_SECRET, order_payload, signed
 from webhook_gateway.app import create_app
-from webhook_gateway.config import parse_config
-from webhook_gateway.devserver import TemporalDevServer
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.dev.temporal_server import TemporalDevServer
 
 SECRETS = {
     "OPS_STD_SECRET": ORDERS_SECRET,
@@ -349,7 +349,7 @@ async def test_a_failed_delivery_is_listed_shown_and_redriven_under_the_same_id(
 async def test_redrive_without_a_reset_point_starts_a_redrive_id_with_a_memo(
     stack: Stack, client: Client
 ) -> None:
-    from webhook_gateway.event import WebhookEvent
+    from webhook_gateway.contracts.events import WebhookEvent
 
     nobody = f"ops-nobody-{uuid.uuid4().hex[:8]}"
     workflow_id = f"stuck-{uuid.uuid4().hex}"

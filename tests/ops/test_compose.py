@@ -12,9 +12,9 @@ import jsonschema
 import yaml
 
 from tests.ops.support import REPO
-from webhook_gateway.config import load_config
-from webhook_gateway.settings import Settings
-from workflows import search_attributes
+from webhook_gateway.config.routes import load_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts import search_attributes
 
 COMPOSE = REPO / "docker-compose.yml"
 APP_SERVICES = ("gateway", "worker")

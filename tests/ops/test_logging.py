@@ -13,12 +13,12 @@ from temporalio.client import Client
 
 from tests.support.gateway import serve
 from tests.support.signing import ORDERS_SECRET, order_payload, signed
-from webhook_gateway import logging_setup
 from webhook_gateway.app import create_app
-from webhook_gateway.config import parse_config
-from webhook_gateway.devserver import TemporalDevServer
-from webhook_gateway.logging_setup import REDACTED, RedactingFilter
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.dev.temporal_server import TemporalDevServer
+from webhook_gateway.observability import logs as logging_setup
+from webhook_gateway.observability.logs import REDACTED, RedactingFilter
 
 OPERATOR_TOKEN = "ops-operator-token-123"
 

@@ -16,11 +16,11 @@ from tests.support.gateway import serve
 from tests.support.net import LOOPBACK, free_port
 from tests.support.signing import order_payload, signed
 from webhook_gateway.app import create_app
-from webhook_gateway.config import parse_config
-from webhook_gateway.devserver import TemporalDevServer
-from webhook_gateway.metrics import GatewayMetrics, worker_runtime
-from webhook_gateway.settings import Settings
-from workflows.order import OrderWorkflow
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.dev.temporal_server import TemporalDevServer
+from webhook_gateway.observability.metrics import GatewayMetrics, worker_runtime
+from workflows.example.order import OrderWorkflow
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -159,8 +159,8 @@ async def test_worker_sdk_metrics_are_served_on_the_configured_address(
 ) -> None:
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from activities.orders import validate_order
-    from webhook_gateway.event import WebhookEvent
+    from activities.example.orders import validate_order
+    from webhook_gateway.contracts.events import WebhookEvent
 
     port = free_port()
     runtime = worker_runtime(f"{LOOPBACK}:{port}")

@@ -12,10 +12,10 @@ from temporalio.client import Client
 from tests.ops.support import REPO
 from tests.support.gateway import serve
 from webhook_gateway.app import create_app
-from webhook_gateway.config import HooktideConfig, load_config, parse_config
-from webhook_gateway.devstack import DEV_ENV
-from webhook_gateway.openapi import openapi_document
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.routes import HooktideConfig, load_config, parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.dev.stack import DEV_ENV
+from webhook_gateway.operator.openapi import openapi_document
 
 SECRET = {"env": "TEST_ORDERS_SECRET"}
 

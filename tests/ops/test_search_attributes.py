@@ -24,8 +24,8 @@ from tests.ops.support import REPO, clean_env, hooktide
 from tests.ops.test_compose import compose
 from tests.support.net import LOOPBACK, free_port
 from tests.support.signing import ORDERS_SECRET
-from webhook_gateway.devserver import TemporalDevServer, temporal_binary
-from workflows import search_attributes
+from webhook_gateway.contracts import search_attributes
+from webhook_gateway.dev.temporal_server import TemporalDevServer, temporal_binary
 
 COMMANDS = [search_attributes.create_command(key, "default") for key in search_attributes.ALL]
 

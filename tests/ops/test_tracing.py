@@ -14,15 +14,15 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities.orders import validate_order
+from activities.example.orders import validate_order
 from tests.support.gateway import serve
 from tests.support.signing import order_payload, signed
-from webhook_gateway import tracing
 from webhook_gateway.app import create_app
-from webhook_gateway.config import parse_config
-from webhook_gateway.devserver import TemporalDevServer
-from webhook_gateway.settings import Settings
-from workflows.order import OrderWorkflow
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.dev.temporal_server import TemporalDevServer
+from webhook_gateway.observability import tracing
+from workflows.example.order import OrderWorkflow
 
 
 def _named(spans: list[ReadableSpan], name: str) -> ReadableSpan:

@@ -11,9 +11,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.http_models import HttpRequest, HttpResponse
-    from workflows.events import emit_event
+    from activities.http.models import HttpRequest, HttpResponse
     from workflows.http import http_call
+    from workflows.outbound.events import emit_event
 
 
 class ProbeInput(BaseModel):

@@ -13,21 +13,22 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.call_log import (
+from activities.http.call_log import (
     MAX_HEADER_VALUE,
     REDACTED,
     redact_headers,
     redact_text,
     redact_url,
 )
-from activities.http_models import BearerAuth, HeaderAuth, HttpRequest, HttpResponse, Timeouts
-from activities.http_request import http_request
-from activities.outbound import AttemptOutcome, DeliveryInput, DeliveryTarget
+from activities.http.models import BearerAuth, HeaderAuth, HttpRequest, HttpResponse, Timeouts
+from activities.http.request import http_request
+from activities.outbound import DeliveryInput, DeliveryTarget
 from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET
-from webhook_gateway.logging_setup import JsonFormatter
-from webhook_gateway.secrets import SecretSource
-from workflows.webhook_delivery import WebhookDeliveryWorkflow
+from webhook_gateway.contracts.outbound import AttemptOutcome
+from webhook_gateway.contracts.secrets import SecretSource
+from webhook_gateway.observability.logs import JsonFormatter
+from workflows.outbound.delivery import WebhookDeliveryWorkflow
 
 BEARER = "bearer-secret-value-7f3a9c"
 API_HEADER = "header-secret-value-51be02"

@@ -13,8 +13,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.http_errors import parse_retry_after
-from activities.http_models import (
+from activities.http.errors import parse_retry_after
+from activities.http.models import (
     BasicAuth,
     BearerAuth,
     FormBody,
@@ -25,13 +25,13 @@ from activities.http_models import (
     RawBody,
     Timeouts,
 )
-from activities.http_request import (
+from activities.http.request import (
     activity_idempotency_key,
     http_request,
     idempotency_key_for,
     send,
 )
-from activities.ssrf import OutboundPolicy
+from activities.http.ssrf import OutboundPolicy
 from tests.support.net import free_port
 from tests.support.peer import Peer, Reply
 

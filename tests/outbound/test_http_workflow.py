@@ -9,8 +9,8 @@ from datetime import timedelta
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from activities.http_models import HttpRequest, JsonBody
-from activities.http_request import idempotency_key_for
+from activities.http.models import HttpRequest, JsonBody
+from activities.http.request import idempotency_key_for
 from tests.outbound.flows import HttpProbeWorkflow, ProbeInput, ProbeResult
 from tests.support.peer import Peer, Reply
 

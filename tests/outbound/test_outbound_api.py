@@ -19,21 +19,22 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from activities.call_log import REDACTED
-from activities.outbound import DeliveryInput, DeliveryTarget, delivery_workflow_id
+from activities.http.call_log import REDACTED
+from activities.outbound import DeliveryInput, DeliveryTarget
 from tests.ops.support import Ran, clean_env, hooktide
 from tests.outbound.conftest import LOOPBACK_ONLY
 from tests.support.gateway import serve
 from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET
 from webhook_gateway.app import create_app
-from webhook_gateway.config import parse_config
-from webhook_gateway.devserver import temporal_binary
-from webhook_gateway.secrets import SecretSource
-from webhook_gateway.settings import Settings
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts import search_attributes
+from webhook_gateway.contracts.outbound import delivery_workflow_id
+from webhook_gateway.contracts.secrets import SecretSource
+from webhook_gateway.dev.temporal_server import temporal_binary
 from worker import build_worker
-from workflows import search_attributes
-from workflows.webhook_delivery import SCHEDULE
+from workflows.outbound.delivery import SCHEDULE
 
 TOKEN = "outbound-operator-token-4d2e"
 QUERY_SECRET = "subscriber-query-secret-9b1f"

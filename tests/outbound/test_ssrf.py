@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import httpcore
 import pytest
 
-from activities.ssrf import (
+from activities.http.ssrf import (
     DestinationForbidden,
     GuardedBackend,
     OutboundPolicy,

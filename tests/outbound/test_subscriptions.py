@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from webhook_gateway.config import parse_config
-from webhook_gateway.errors import ConfigError
-from webhook_gateway.subscriptions import Subscription
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.contracts.errors import ConfigError
+from webhook_gateway.contracts.outbound import Subscription
 
 ROUTES = {
     "orders": {

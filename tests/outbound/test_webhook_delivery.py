@@ -20,8 +20,8 @@ from activities.outbound import DeliveryInput, DeliveryTarget, EndpointState, en
 from tests.outbound.flows import EmitInput, EmitterWorkflow
 from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET, OTHER_SECRET
-from webhook_gateway.secrets import SecretSource
-from workflows.webhook_delivery import DeliveryResult, WebhookDeliveryWorkflow
+from webhook_gateway.contracts.secrets import SecretSource
+from workflows.outbound.delivery import DeliveryResult, WebhookDeliveryWorkflow
 
 SECRET_ENV = "TEST_OUTBOUND_WHSEC"
 STANDARD_WAITS = [

@@ -32,22 +32,22 @@ from tests.support.gateway import serve
 from tests.support.net import free_port
 from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET, order_payload
-from webhook_gateway.devserver import TemporalDevServer
-from webhook_gateway.event import WebhookEvent
-from webhook_gateway.highfreq import (
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.highfreq import (
     CollectorInput,
     InboxBatch,
     InboxInput,
     PendingStart,
     collected,
 )
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.contracts.secrets import SecretSource
+from webhook_gateway.dev.temporal_server import TemporalDevServer
 from worker import build_worker
-from workflows.batch import BatchCollectorWorkflow
-from workflows.debounce import DebounceCollectorWorkflow
-from workflows.inbox import InboxWorkflow
-from workflows.ticket import TicketWorkflow
-from workflows.webhook_delivery import SEARCHABLE_PATCH, WebhookDeliveryWorkflow
+from workflows.example.ticket import TicketWorkflow
+from workflows.highfreq.batch import BatchCollectorWorkflow
+from workflows.highfreq.debounce import DebounceCollectorWorkflow
+from workflows.highfreq.inbox import InboxWorkflow
+from workflows.outbound.delivery import SEARCHABLE_PATCH, WebhookDeliveryWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 OUTBOUND_HISTORY = "webhook_delivery_" + SEARCHABLE_PATCH.replace("-", "_")

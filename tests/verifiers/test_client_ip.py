@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from starlette.datastructures import URL, Headers
 
-from webhook_gateway.allowlist import IpAllowlist
-from webhook_gateway.client_ip import ProxyTrust, parse_networks
-from webhook_gateway.errors import ConfigError, Forbidden
+from webhook_gateway.config.networks import parse_networks
+from webhook_gateway.contracts.errors import ConfigError
+from webhook_gateway.errors import Forbidden
+from webhook_gateway.inbound.allowlist import IpAllowlist
+from webhook_gateway.inbound.client_ip import ProxyTrust
 
 PROXIES = ProxyTrust(parse_networks("10.0.0.0/8, fd00::/8", what="test"))
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from webhook_gateway.config.rate_limit import RateLimitConfig
 from webhook_gateway.errors import TooManyRequests
-from webhook_gateway.rate_limit import RateLimitConfig, RateLimiter
+from webhook_gateway.inbound.rate_limit import RateLimiter
 
 
 class Clock:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from webhook_gateway.config import parse_config
-from webhook_gateway.errors import ConfigError
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.contracts.errors import ConfigError
 
 SECRET = {"env": "TEST_SECURITY_UNSET_SECRET"}
 VERIFIERS: dict[str, dict[str, Any]] = {

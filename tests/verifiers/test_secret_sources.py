@@ -15,8 +15,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.verifiers.support import rejected, request
-from webhook_gateway.config import parse_config
-from webhook_gateway.errors import ConfigError
+from webhook_gateway.config.routes import parse_config
+from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.verifiers import Verifier
 
 DOC_SECRET = "It's a Secret to Everybody"  # GitHub's documented test secret

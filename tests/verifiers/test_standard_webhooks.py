@@ -13,14 +13,14 @@ from standardwebhooks import Webhook
 
 from tests.support.signing import ORDERS_SECRET, OTHER_SECRET
 from tests.verifiers.support import rejected, request
-from webhook_gateway.errors import ConfigError
-from webhook_gateway.secrets import SecretSource
+from webhook_gateway.contracts.errors import ConfigError
+from webhook_gateway.contracts.secrets import SecretSource
+from webhook_gateway.contracts.signing import decode_secret
 from webhook_gateway.verifiers.standard_webhooks import (
     StandardWebhooksConfig,
     StandardWebhooksV1aConfig,
     StandardWebhooksVerifier,
     decode_public_key,
-    decode_secret,
 )
 
 BODY = b'{"type":"order.created","data":{"id":"A-1"}}'

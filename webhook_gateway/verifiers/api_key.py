@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from webhook_gateway.secrets import SecretSources
+from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
-from webhook_gateway.id_rule import IdPart, IdRule
+from webhook_gateway.config.id_rule import IdPart, IdRule
 
 
 @dataclass(frozen=True, kw_only=True)

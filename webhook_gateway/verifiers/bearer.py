@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from webhook_gateway.secrets import SecretSources
+from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from webhook_gateway.id_rule import IdPart, IdRule
-from webhook_gateway.secrets import SecretSources
+from webhook_gateway.config.id_rule import IdPart, IdRule
+from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 

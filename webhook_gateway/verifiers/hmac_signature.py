@@ -20,8 +20,8 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from webhook_gateway.id_rule import IdPart
-from webhook_gateway.secrets import SecretSources
+from webhook_gateway.config.id_rule import IdPart
+from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 

@@ -15,8 +15,6 @@ the route's default delivery id: a replay under a fresh id header fails the sign
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import time
@@ -27,15 +25,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field
 
-from webhook_gateway.errors import ConfigError, VerificationFailed
-from webhook_gateway.id_rule import IdPart, IdRule
-from webhook_gateway.secrets import Secret, SecretSources
+from webhook_gateway.config.id_rule import IdPart, IdRule
+from webhook_gateway.contracts.errors import ConfigError
+from webhook_gateway.contracts.secrets import SecretSources
+from webhook_gateway.contracts.signing import secret_key
+from webhook_gateway.errors import VerificationFailed
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 PUBLIC_KEY_PREFIX = "whpk_"
-MIN_SECRET_BYTES = 24
 MAX_SIGNATURES = 32
 ED25519_SIGNATURE_BYTES = 64
 HEADERS = ("id", "timestamp", "signature")
@@ -77,28 +75,6 @@ class StandardWebhooksV1aConfig(_StandardSettings):
         )
 
 
-def decode_secret(secret: str, *, route: str) -> bytes:
-    """The key a `whsec_` secret encodes; padded or unpadded base64, as the reference
-    library accepts."""
-    raw = secret.removeprefix(SECRET_PREFIX)
-    try:
-        key = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigError(
-            f"Route '{route}': a Standard Webhooks secret must be 'whsec_' followed by base64."
-        ) from exc
-    if not key:
-        raise ConfigError(f"Route '{route}': the Standard Webhooks secret is empty.")
-    return key
-
-
-def secret_key(secret: Secret, *, route: str) -> bytes:
-    """The HMAC key of one configured secret, refused below 24 decoded bytes."""
-    key = decode_secret(secret.value, route=route)
-    secret.check_length(route, len(key), minimum=MIN_SECRET_BYTES, unit="bytes once decoded")
-    return key
-
-
 def decode_public_key(text: str, *, route: str) -> Ed25519PublicKey:
     raw = checks.decode(text.removeprefix(PUBLIC_KEY_PREFIX), "base64")
     if not text.startswith(PUBLIC_KEY_PREFIX) or raw is None or len(raw) != 32:
@@ -107,12 +83,6 @@ def decode_public_key(text: str, *, route: str) -> Ed25519PublicKey:
             "the base64 of the 32-byte ed25519 public key."
         )
     return Ed25519PublicKey.from_public_bytes(raw)
-
-
-def sign(key: bytes, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `v1,<base64>` signature of one message; used by tests and the `send` command."""
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
 class StandardWebhooksVerifier:

@@ -18,9 +18,9 @@ from urllib.parse import SplitResult, parse_qs, parse_qsl, urlsplit, urlunsplit
 
 from pydantic import Field
 
+from webhook_gateway.config.id_rule import IdPart, IdRule
+from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.errors import VerificationFailed
-from webhook_gateway.id_rule import IdPart, IdRule
-from webhook_gateway.secrets import SecretSources
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
 

@@ -1,0 +1,2 @@
+"""Outbound HTTP as one activity: typed request and response, timeouts, retries, SSRF guard,
+call log."""

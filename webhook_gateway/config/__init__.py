@@ -1,0 +1,1 @@
+"""The route file (`hooktide.yaml`) and the environment (`Settings`), validated at start-up."""

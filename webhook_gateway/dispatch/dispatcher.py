@@ -1,0 +1,301 @@
+"""Where a verified event becomes a Temporal call: one method per route mode.
+
+High-frequency routes go through `group_commit.py` (start mode with `group_commit`) or a
+per-key collector workflow (modes batch and debounce); see `highfreq.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from webhook_gateway.config.id_rule import IdRule
+from webhook_gateway.config.routes import Route
+from webhook_gateway.contracts.events import WebhookEvent, WebhookReply
+from webhook_gateway.contracts.highfreq import (
+    BATCH_WORKFLOW,
+    COLLECT_SIGNAL,
+    DEBOUNCE_WORKFLOW,
+    CollectorInput,
+    collected,
+    collector_workflow_id,
+)
+from webhook_gateway.dispatch.group_commit import CommitStats, GroupCommitter
+from webhook_gateway.dispatch.temporal_errors import temporal_errors
+from webhook_gateway.errors import BadWorkflowReply, TemporalUnavailable
+from webhook_gateway.config.ids import extract_id
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ack:
+    """Temporal holds the event. `run_id` is None where Temporal does not report it (signal);
+    `run_id` and `duplicate` are None where the workflow is started later (group commit)."""
+
+    delivery_id: str
+    workflow_id: str
+    run_id: str | None
+    duplicate: bool | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    """An update-mode answer: the workflow's reply, or None while it is still pending."""
+
+    ack: Ack
+    reply: WebhookReply | None
+
+
+class Dispatcher:
+    def __init__(self, client: Client, *, rpc_timeout: float, retry_after: int) -> None:
+        self.client = client
+        self._rpc_timeout = rpc_timeout
+        self._retry_after = retry_after
+        self._committers: dict[str, GroupCommitter] = {}
+
+    async def _call(self, make: Callable[[], Awaitable[T]], limit: float | None = None) -> T:
+        limit = limit or self._rpc_timeout
+        # The SDK retries UNAVAILABLE internally; the outer bound keeps our answer prompt.
+        return await asyncio.wait_for(make(), timeout=limit + 0.5)
+
+    @property
+    def _rpc(self) -> timedelta:
+        return timedelta(seconds=self._rpc_timeout)
+
+    async def dispatch(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack | Reply:
+        if route.mode == "start" and route.group_commit is not None:
+            return await self.group_commit(route, event, workflow_id)
+        if route.mode == "start":
+            return await self.start(route, event, workflow_id)
+        if route.mode in ("batch", "debounce"):
+            return await self.collect(route, event)
+        if route.mode == "signal":
+            return await self.signal(route, event, workflow_id)
+        if route.mode == "signal_with_start":
+            return await self.signal_with_start(route, event, workflow_id)
+        return await self.update(route, event, workflow_id)
+
+    async def start(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+        """One workflow per delivery: a second start of the same id, open or closed, is refused
+        by Temporal and answered as a duplicate with the first run's id."""
+        try:
+            with temporal_errors(retry_after=self._retry_after):
+                handle = await self._call(
+                    lambda: self.client.start_workflow(
+                        route.workflow,
+                        event,
+                        id=workflow_id,
+                        task_queue=route.task_queue,
+                        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        rpc_timeout=self._rpc,
+                    )
+                )
+        except WorkflowAlreadyStartedError as exc:
+            return Ack(
+                delivery_id=event.delivery_id,
+                workflow_id=workflow_id,
+                run_id=exc.run_id,
+                duplicate=True,
+            )
+        return Ack(
+            delivery_id=event.delivery_id,
+            workflow_id=workflow_id,
+            run_id=handle.result_run_id,
+            duplicate=False,
+        )
+
+    async def group_commit(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+        """Acked once the inbox workflow holding the event has it; its own workflow (same id
+        as in plain start mode) is started by the inbox, so run id and duplicate are unknown."""
+        await self._committer(route).submit(event, workflow_id)
+        return Ack(
+            delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=None, duplicate=None
+        )
+
+    def _committer(self, route: Route) -> GroupCommitter:
+        # Created on first use, so inside the app's running loop; closed by `aclose`.
+        committer = self._committers.get(route.name)
+        if committer is None:
+            assert route.group_commit is not None
+            committer = GroupCommitter(
+                self.client,
+                route=route.name,
+                workflow=route.workflow,
+                task_queue=route.task_queue,
+                config=route.group_commit,
+                rpc_timeout=self._rpc_timeout,
+                retry_after=self._retry_after,
+            )
+            self._committers[route.name] = committer
+        return committer
+
+    def group_commit_stats(self) -> dict[str, CommitStats]:
+        """Per group-commit route: batch sizes and estimated backlog (for metrics)."""
+        return {name: c.stats() for name, c in self._committers.items()}
+
+    async def aclose(self) -> None:
+        """Commit or fail what group commit still holds; call from the lifespan shutdown."""
+        committers, self._committers = list(self._committers.values()), {}
+        await asyncio.gather(*(c.aclose() for c in committers))
+
+    async def collect(self, route: Route, event: WebhookEvent) -> Ack:
+        """Batch and debounce routes: signal-with-start the key's collector workflow."""
+        settings = route.batch or route.debounce
+        assert settings is not None
+        key = extract_id(
+            IdRule(jmespath=settings.key),
+            what=f"{route.mode} key",
+            headers=event.headers,
+            path_params=event.path_params,
+            body=event.body,
+        )
+        collector_id = collector_workflow_id(route.mode, route.name, key)
+        prefix = route.workflow_id.prefix if route.workflow_id else f"{route.name}-"
+        start = CollectorInput(
+            route=route.name,
+            key=key,
+            workflow=route.workflow,
+            task_queue=route.task_queue,
+            workflow_id_prefix=prefix,
+            idle_seconds=settings.idle_seconds,
+        )
+        if route.batch is not None:
+            start = start.model_copy(
+                update={
+                    "max_size": route.batch.max_size,
+                    "max_wait_seconds": route.batch.max_wait_seconds,
+                    "max_bytes": route.batch.max_bytes,
+                }
+            )
+        elif route.debounce is not None:
+            start = start.model_copy(
+                update={
+                    "period_seconds": route.debounce.period_seconds,
+                    "burst_max_seconds": route.debounce.max_wait_seconds,
+                }
+            )
+        kind = BATCH_WORKFLOW if route.mode == "batch" else DEBOUNCE_WORKFLOW
+        signalled = collected(event) if route.mode == "batch" else event
+        with temporal_errors(retry_after=self._retry_after):
+            handle = await self._call(
+                lambda: self.client.start_workflow(
+                    kind,
+                    start,
+                    id=collector_id,
+                    task_queue=route.task_queue,
+                    start_signal=COLLECT_SIGNAL,
+                    start_signal_args=[signalled],
+                    rpc_timeout=self._rpc,
+                )
+            )
+        return Ack(
+            delivery_id=event.delivery_id,
+            workflow_id=collector_id,
+            run_id=handle.result_run_id,
+            duplicate=None,
+        )
+
+    async def signal(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+        handle = self.client.get_workflow_handle(workflow_id)
+        with temporal_errors(
+            retry_after=self._retry_after, workflow_id=workflow_id, missing_is_404=True
+        ):
+            await self._call(lambda: handle.signal(route.signal, event, rpc_timeout=self._rpc))
+        return Ack(
+            delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=None, duplicate=False
+        )
+
+    async def signal_with_start(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+        with temporal_errors(retry_after=self._retry_after):
+            handle = await self._call(
+                lambda: self.client.start_workflow(
+                    route.workflow,
+                    id=workflow_id,
+                    task_queue=route.task_queue,
+                    start_signal=route.signal,
+                    start_signal_args=[event],
+                    rpc_timeout=self._rpc,
+                )
+            )
+        return Ack(
+            delivery_id=event.delivery_id,
+            workflow_id=workflow_id,
+            run_id=handle.result_run_id,
+            duplicate=False,
+        )
+
+    async def update(self, route: Route, event: WebhookEvent, workflow_id: str) -> Reply:
+        """Update-with-start, with the delivery id as update id (Temporal dedupes on it).
+
+        The event is durable once the update is *accepted*: until then it is refused with 503.
+        After acceptance the reply is awaited for what is left of the route's reply timeout;
+        if it is not ready the caller answers 202 and the sender polls the status URL.
+        """
+        deadline = time.monotonic() + route.reply_timeout_seconds
+        operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            route.workflow,
+            id=workflow_id,
+            task_queue=route.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        try:
+            with temporal_errors(retry_after=self._retry_after):
+                handle = await self._call(
+                    lambda: self.client.start_update_with_start_workflow(
+                        route.update,
+                        event,
+                        start_workflow_operation=operation,
+                        wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+                        id=event.delivery_id,
+                        result_type=WebhookReply,
+                        rpc_timeout=timedelta(seconds=route.reply_timeout_seconds),
+                    ),
+                    limit=route.reply_timeout_seconds,
+                )
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            raise TemporalUnavailable(
+                "The workflow did not accept the event in time (is a worker running?); "
+                "retry later.",
+                retry_after=self._retry_after,
+            ) from exc
+        run_id = (await operation.workflow_handle()).result_run_id
+        ack = Ack(
+            delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=run_id, duplicate=False
+        )
+        remaining = max(deadline - time.monotonic(), 0.05)
+        try:
+            with temporal_errors(retry_after=self._retry_after):
+                result = await self._call(
+                    lambda: handle.result(rpc_timeout=timedelta(seconds=remaining)),
+                    limit=remaining,
+                )
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, TemporalUnavailable):
+            return Reply(ack=ack, reply=None)
+        return Reply(ack=ack, reply=_as_reply(result))
+
+
+def _as_reply(result: object) -> WebhookReply:
+    if isinstance(result, WebhookReply):
+        return result
+    try:
+        return WebhookReply.model_validate(result)
+    except ValidationError as exc:
+        raise BadWorkflowReply(
+            "The workflow's update returned something other than a WebhookReply."
+        ) from exc

@@ -1,0 +1,1 @@
+"""The gateway side of the bundled order example: approval pages."""

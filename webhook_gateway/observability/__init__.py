@@ -1,0 +1,1 @@
+"""Logs, metrics, traces and graceful drain: what every process sets up once."""

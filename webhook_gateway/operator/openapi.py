@@ -1,0 +1,211 @@
+"""`GET /openapi.json`: every route declared in the YAML plus the operator endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from webhook_gateway import __version__
+from webhook_gateway.config.routes import PARAM, HooktideConfig, Route
+from webhook_gateway.operator.openapi_auth import header_parameters, security
+
+PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+ERRORS = {
+    "400": "Malformed body (invalid JSON, invalid UTF-8, bad Content-Length)",
+    "401": "Verification failed: missing or malformed header, bad signature, stale timestamp",
+    "403": "Client address not allowed",
+    "404": "No such route, or (signal mode) no such workflow",
+    "405": "Method not allowed on this route",
+    "408": "The body did not arrive in time",
+    "413": "Body larger than the route's limit",
+    "415": "Content type not accepted by this route",
+    "422": "No delivery id or workflow id in the event, or the workflow refused it",
+    "429": "Rate limit reached; see Retry-After",
+    "502": "Update mode: the workflow's reply was not a WebhookReply",
+    "503": "Temporal did not accept the event; retry after Retry-After seconds",
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": PROBLEM}},
+    }
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "202": {
+            "description": "Temporal holds the event. `run_id` is null in signal modes.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ack"}}},
+        }
+    }
+    if route.mode == "update":
+        responses["200"] = {
+            "description": "The workflow's reply (status, headers and body chosen by it)",
+            "content": {"application/json": {"schema": {}}},
+        }
+        responses["202"]["description"] += " Update mode: reply pending, poll `status_url`."
+    responses |= {code: _problem(text) for code, text in ERRORS.items()}
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in PARAM.findall(route.path)
+    ]
+    params += header_parameters(route)
+    content: dict[str, Any] = {ct: {"schema": {}} for ct in route.content_types}
+    scheme = security(route)
+    auth: dict[str, Any] = {"security": [{scheme[0]: []}]} if scheme else {}
+    return auth | {
+        "operationId": route.name,
+        "summary": f"{route.mode} {route.workflow} on task queue {route.task_queue}",
+        "description": f"Verified with `{route.verifier.type}`; body at most "
+        f"{route.max_body_bytes} bytes.",
+        "parameters": params,
+        "requestBody": {"required": True, "content": content},
+        "responses": responses,
+    }
+
+
+def openapi_document(config: HooktideConfig) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for route in config.routes:
+        item = paths.setdefault(route.path, {})
+        for method in route.methods:
+            item[method.lower()] = _operation(route) | {
+                "operationId": f"{route.name}-{method.lower()}"
+            }
+    paths["/metrics"] = {
+        "get": {
+            "operationId": "metrics",
+            "summary": "Prometheus metrics (see docs/OPERATIONS.md)",
+            "responses": {
+                "200": {
+                    "description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    }
+    paths["/openapi.json"] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3.1",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
+        }
+    }
+    paths["/healthz"] = {
+        "get": {
+            "operationId": "healthz",
+            "summary": "The gateway process is up",
+            "responses": {"200": {"description": "Up"}},
+        }
+    }
+    paths["/readyz"] = {
+        "get": {
+            "operationId": "readyz",
+            "summary": "Temporal is reachable",
+            "responses": {"200": {"description": "Ready"}, "503": _problem("Temporal unreachable")},
+        }
+    }
+    paths["/deliveries/{delivery_id}"] = {
+        "get": {
+            "operationId": "delivery",
+            "summary": "Status and result of the workflow a delivery started",
+            "security": [{"operator": []}],
+            "parameters": [
+                {
+                    "name": "delivery_id",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                },
+                {"name": "route", "in": "query", "schema": {"type": "string"}},
+                {"name": "workflow_id", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {"description": "Workflow status, result or failure"},
+                "401": _problem("Missing or wrong operator token"),
+                "403": _problem("Operator endpoints are off (no HOOKTIDE_OPERATOR_TOKEN)"),
+                "404": _problem("No workflow for this delivery"),
+                "503": _problem("Temporal unreachable"),
+            },
+        }
+    }
+    outbound_params = [
+        {"name": "delivery_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "subscription", "in": "query", "schema": {"type": "string"}},
+    ]
+    outbound_errors = {
+        "401": _problem("Missing or wrong operator token"),
+        "403": _problem("Operator endpoints are off (no HOOKTIDE_OPERATOR_TOKEN)"),
+        "404": _problem("No outbound delivery with this id"),
+        "503": _problem("Temporal unreachable"),
+    }
+    paths["/outbound/{delivery_id}"] = {
+        "get": {
+            "operationId": "outbound-delivery",
+            "summary": "An outbound webhook delivery: status (HooktideStatus), result, and "
+            "every attempt with its redacted HTTP call",
+            "description": "`delivery_id` is the delivery's workflow id, or its webhook-id "
+            "with `?subscription=`.",
+            "security": [{"operator": []}],
+            "parameters": outbound_params,
+            "responses": {"200": {"description": "Status and attempt log"}, **outbound_errors},
+        }
+    }
+    paths["/outbound/{delivery_id}/redrive"] = {
+        "post": {
+            "operationId": "outbound-redrive",
+            "summary": "Start a delivery that gave up again (same id, original input)",
+            "security": [{"operator": []}],
+            "parameters": outbound_params,
+            "responses": {
+                "202": {"description": "The new run: workflow_id, run_id, redrive_of"},
+                "409": _problem("The delivery is running or did not give up"),
+                **outbound_errors,
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hooktide webhook gateway",
+            "version": __version__,
+            "description": "Webhooks acknowledged only once Temporal durably holds them.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"operator": {"type": "http", "scheme": "bearer"}}
+            | dict(filter(None, (security(route) for route in config.routes))),
+            "schemas": {
+                "Ack": {
+                    "type": "object",
+                    "required": ["delivery_id", "workflow_id", "run_id", "duplicate"],
+                    "properties": {
+                        "delivery_id": {"type": "string"},
+                        "workflow_id": {"type": "string"},
+                        "run_id": {"type": ["string", "null"]},
+                        "duplicate": {"type": "boolean"},
+                        "status_url": {"type": "string"},
+                    },
+                },
+                "Problem": {
+                    "type": "object",
+                    "description": "RFC 9457 problem details",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string", "format": "uri"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "instance": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }

@@ -1,0 +1,1 @@
+"""Workflows behind high-frequency routes: group-commit inboxes, batch and debounce collectors."""

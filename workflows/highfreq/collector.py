@@ -1,0 +1,83 @@
+"""What the batch and debounce collectors share: dedupe that survives continue-as-new, and
+starting the route's workflow once per (route, key, sequence).
+
+A collector completes after `idle_seconds` without events; the next event for its key starts
+a new one. Target ids therefore hold the collector chain's first run id as well as the
+sequence, so a later chain for the same key never collides with an earlier one's targets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from webhook_gateway.contracts.highfreq import CollectorInput, CollectorStatus
+    from workflows.dedupe import DeliveryLog
+
+SEEN_CARRIED = 1_000
+DELIVERED_KEPT = 20
+
+
+class CollectorState:
+    def __init__(self, data: CollectorInput) -> None:
+        self.data = data
+        self.sequence = data.sequence
+        self.delivered: deque[str] = deque(data.delivered, maxlen=DELIVERED_KEPT)
+        self._seen = DeliveryLog()
+        self._recent: deque[str] = deque(maxlen=SEEN_CARRIED)
+        for delivery_id in data.seen:
+            self.first_time(delivery_id)
+
+    def first_time(self, delivery_id: str) -> bool:
+        if not self._seen.first_time(delivery_id):
+            return False
+        self._recent.append(delivery_id)
+        return True
+
+    def should_rotate(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.data.history_events
+        )
+
+    async def start_target(self, argument: Any) -> str:
+        """Start the route's workflow for the next sequence number; a duplicate is done."""
+        data = self.data
+        chain = workflow.info().first_execution_run_id
+        workflow_id = f"{data.workflow_id_prefix}{data.key}-{chain}-{self.sequence}"
+        self.sequence += 1
+        # Already started: this run is a retry of a task that started it before.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                data.workflow,
+                argument,
+                id=workflow_id,
+                task_queue=data.task_queue,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        self.delivered.append(workflow_id)
+        return workflow_id
+
+    def status(self, buffered: int) -> CollectorStatus:
+        return CollectorStatus(
+            buffered=buffered, sequence=self.sequence, delivered=list(self.delivered)
+        )
+
+    def carried(self, **update: Any) -> CollectorInput:
+        return self.data.model_copy(
+            update={
+                "sequence": self.sequence,
+                "seen": list(self._recent),
+                "delivered": list(self.delivered),
+                **update,
+            }
+        )

@@ -1,0 +1,146 @@
+"""InboxWorkflow: one shard of a group-commit route's events, each to be its own workflow.
+
+The gateway signals-with-start batches of events here (`webhook_gateway/group_commit.py`);
+the inbox starts their workflows in chunks through the `start_events` activity, at the pace
+Temporal sustains, so a burst waits here instead of being refused. The ids were derived by
+the gateway and starts reject duplicates: an event delivered twice still gets one workflow.
+
+Before its history grows large it continues as new, carrying the events not yet started;
+if they would not fit comfortably in one payload it first drains until they do. Ask it how
+much is waiting with the `backlog` query.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.start_events import start_events
+    from webhook_gateway.contracts.highfreq import (
+        INBOX_SIGNAL,
+        INBOX_WORKFLOW,
+        PAYLOAD_BUDGET,
+        InboxBatch,
+        InboxInput,
+        InboxStatus,
+        StartEventsInput,
+    )
+
+#: Carried backlog above this is drained first (Temporal's payload limit is 2 MB).
+CARRY_BUDGET = PAYLOAD_BUDGET
+START_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=0,  # never give up: these events were acknowledged
+)
+
+
+@workflow.defn(name=INBOX_WORKFLOW)
+class InboxWorkflow:
+    @workflow.init
+    def __init__(self, data: InboxInput) -> None:
+        self._data = data
+        self._backlog: deque[InboxBatch] = deque(b for b in data.backlog if b.items)
+        self._pending = sum(len(b.items) for b in self._backlog)
+        self._bytes = sum(i.size for b in self._backlog for i in b.items)
+        self._received = 0
+        self._started = data.started
+        self._duplicates = data.duplicates
+        self._failed = data.failed
+
+    @workflow.run
+    async def run(self, data: InboxInput) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._pending > 0 or self._should_rotate())
+            if self._should_rotate() and self._bytes <= CARRY_BUDGET:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._next_input())
+            if self._pending:
+                await self._start_chunk()
+
+    @workflow.signal(name=INBOX_SIGNAL)
+    def events(self, batch: InboxBatch) -> None:
+        if batch.items:
+            self._backlog.append(batch)
+            self._pending += len(batch.items)
+            self._bytes += sum(i.size for i in batch.items)
+            self._received += len(batch.items)
+
+    @workflow.query(name="backlog")
+    def status(self) -> InboxStatus:
+        return InboxStatus(
+            backlog=self._pending,
+            received=self._received,
+            started=self._started,
+            duplicates=self._duplicates,
+            failed=self._failed,
+        )
+
+    def _should_rotate(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._data.history_events
+            or info.get_current_history_size() >= self._data.history_bytes
+        )
+
+    def _chunk(self) -> tuple[list[InboxBatch], int, int]:
+        """The oldest events, up to `start_chunk` of them and about one payload budget."""
+        chunk: list[InboxBatch] = []
+        count = size = 0
+        for batch in self._backlog:
+            taken = []
+            for item in batch.items:
+                full = count >= self._data.start_chunk or size + item.size > CARRY_BUDGET
+                if full and count:
+                    break
+                taken.append(item)
+                count += 1
+                size += item.size
+            if taken:
+                chunk.append(batch.model_copy(update={"items": taken}))
+            if len(taken) < len(batch.items):
+                break
+        return chunk, count, size
+
+    def _drop(self, count: int, size: int) -> None:
+        self._pending -= count
+        self._bytes -= size
+        while count:
+            batch = self._backlog[0]
+            if len(batch.items) <= count:
+                count -= len(batch.items)
+                self._backlog.popleft()
+            else:
+                self._backlog[0] = batch.model_copy(update={"items": batch.items[count:]})
+                count = 0
+
+    async def _start_chunk(self) -> None:
+        chunk, count, size = self._chunk()
+        rate = self._data.start_rate
+        paced = count / rate if rate else 0.0
+        result = await workflow.execute_activity(
+            start_events,
+            StartEventsInput(batches=chunk, concurrency=self._data.start_concurrency, rate=rate),
+            start_to_close_timeout=timedelta(seconds=max(120.0, 2 * paced + 60)),
+            retry_policy=START_RETRY,
+        )
+        self._started += result.started
+        self._duplicates += result.duplicates
+        self._failed += len(result.failed)
+        self._drop(count, size)
+
+    def _next_input(self) -> InboxInput:
+        return self._data.model_copy(
+            update={
+                "backlog": list(self._backlog),
+                "started": self._started,
+                "duplicates": self._duplicates,
+                "failed": self._failed,
+            }
+        )

@@ -1,0 +1,1 @@
+"""Outbound webhooks as workflows: one durable delivery per event and endpoint."""
