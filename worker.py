@@ -17,13 +17,16 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.batches import summarize_batch
-from activities.example.orders import request_approval, send_customer_email, validate_order
-from activities.http.request import http_request
-from activities.notifications import notify_ops
-from activities.outbound import deliver_webhook, disable_endpoint, publish_event
+from activities.example.orders import OrderActivities
+from activities.http.request import HttpActivities
+from activities.http.ssrf import OutboundPolicy
+from activities.notifications import NotifyActivities
+from activities.outbound import OutboundActivities, disable_endpoint
 from activities.start_events import start_events
+from webhook_gateway.config.routes import load_config
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts import search_attributes
+from webhook_gateway.contracts.outbound import Subscription
 from webhook_gateway.dispatch.temporal_client import connect
 from webhook_gateway.observability import tracing
 from webhook_gateway.observability.metrics import worker_runtime
@@ -47,28 +50,43 @@ WORKFLOWS: Sequence[type] = [
     DebounceCollectorWorkflow,
     EventBatchWorkflow,
 ]
-ACTIVITIES: Sequence[Callable[..., Any]] = [
-    validate_order,
-    send_customer_email,
-    request_approval,
-    notify_ops,
-    http_request,
-    publish_event,
-    deliver_webhook,
-    disable_endpoint,
-    start_events,
-    summarize_batch,
-]
+
+
+def activities(
+    settings: Settings, subscriptions: Sequence[Subscription]
+) -> list[Callable[..., Any]]:
+    """Every activity, built once with what it needs: settings, the route file's
+    subscriptions, the SSRF policy."""
+    policy = OutboundPolicy.from_setting(settings.outbound_allow)
+    orders = OrderActivities(settings)
+    outbound = OutboundActivities(subscriptions, policy)
+    return [
+        orders.validate_order,
+        orders.send_customer_email,
+        orders.request_approval,
+        NotifyActivities(settings).notify_ops,
+        HttpActivities(policy).http_request,
+        outbound.publish_event,
+        outbound.deliver_webhook,
+        disable_endpoint,
+        start_events,
+        summarize_batch,
+    ]
+
 
 log = logging.getLogger("hooktide.worker")
 
 
-def build_worker(client: Client, task_queue: str) -> Worker:
+def build_worker(client: Client, task_queue: str, settings: Settings | None = None) -> Worker:
+    """A worker with every workflow and activity; the settings (default: the environment)
+    and the route file's subscriptions are read here, once."""
+    settings = settings or Settings()
+    subscriptions = load_config(settings.config_path).subscriptions
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=ACTIVITIES,
+        activities=activities(settings, subscriptions),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -78,7 +96,7 @@ async def run(settings: Settings) -> None:
         settings, runtime=worker_runtime(settings.worker_metrics_address)
     )
     await _warn_of_missing_search_attributes(client)
-    worker = build_worker(client, settings.task_queue)
+    worker = build_worker(client, settings.task_queue, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -18,7 +18,7 @@ from email.utils import formatdate
 import aiosmtplib
 from temporalio.exceptions import ApplicationError
 
-from webhook_gateway.config.settings import Settings
+from activities.settings import MailSettings
 
 MESSAGE_NAMESPACE = uuid.UUID("5d0c7f3e-2b8a-5e61-9c4d-7a1e3f6b2c90")
 SMTP_TIMEOUT = 20.0
@@ -31,7 +31,7 @@ def message_id_for(key: str) -> str:
 
 
 def build_message(
-    settings: Settings,
+    settings: MailSettings,
     *,
     to: Sequence[str],
     subject: str,
@@ -52,7 +52,7 @@ def build_message(
     return message
 
 
-async def send_message(settings: Settings, message: EmailMessage) -> None:
+async def send_message(settings: MailSettings, message: EmailMessage) -> None:
     """Send one message; SMTP trouble becomes a typed `ApplicationError` (permanent 5xx
     answers are not retried, everything else is)."""
     if not settings.smtp_host:

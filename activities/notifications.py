@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.email import build_message, send_message
-from webhook_gateway.config.settings import Settings
+from activities.settings import OpsSettings
 
 
 class OpsNotice(BaseModel):
@@ -30,24 +30,30 @@ def workflow_ui_link(ui_url: str, namespace: str, workflow_id: str) -> str:
     return f"{ui_url.rstrip('/')}/namespaces/{ns}/workflows/{wid}"
 
 
-@activity.defn
-async def notify_ops(notice: OpsNotice) -> bool:
-    """Email operations; False when there is nobody (or no server) to email."""
-    settings = Settings()
-    link = workflow_ui_link(settings.ui_url, notice.namespace, notice.workflow_id)
-    if not (settings.ops_email and settings.smtp_host):
-        activity.logger.warning("%s (%s): %s; %s", notice.subject, notice.kind, notice.reason, link)
-        return False
-    text = (
-        f"{notice.subject}\n\nWhat: {notice.kind}\nWhy: {notice.reason}\n"
-        f"Workflow: {notice.workflow_id}\n\nSee it in the Temporal Web UI:\n{link}\n"
-    )
-    message = build_message(
-        settings,
-        to=[settings.ops_email],
-        subject=f"[hooktide] {notice.subject}",
-        text=text,
-        key=f"{notice.workflow_id}/ops/{notice.kind}",
-    )
-    await send_message(settings, message)
-    return True
+class NotifyActivities:
+    def __init__(self, settings: OpsSettings) -> None:
+        self._settings = settings
+
+    @activity.defn
+    async def notify_ops(self, notice: OpsNotice) -> bool:
+        """Email operations; False when there is nobody (or no server) to email."""
+        settings = self._settings
+        link = workflow_ui_link(settings.ui_url, notice.namespace, notice.workflow_id)
+        if not (settings.ops_email and settings.smtp_host):
+            activity.logger.warning(
+                "%s (%s): %s; %s", notice.subject, notice.kind, notice.reason, link
+            )
+            return False
+        text = (
+            f"{notice.subject}\n\nWhat: {notice.kind}\nWhy: {notice.reason}\n"
+            f"Workflow: {notice.workflow_id}\n\nSee it in the Temporal Web UI:\n{link}\n"
+        )
+        message = build_message(
+            settings,
+            to=[settings.ops_email],
+            subject=f"[hooktide] {notice.subject}",
+            text=text,
+            key=f"{notice.workflow_id}/ops/{notice.kind}",
+        )
+        await send_message(settings, message)
+        return True

@@ -11,22 +11,27 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 from temporalio import activity
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.http.call_log import MAX_ERROR
 from activities.http.errors import HttpFailure
 from activities.http.models import HttpRequest, RawBody, Timeouts
-from activities.http.request import current_policy, send
-from webhook_gateway.config.routes import load_config
-from webhook_gateway.config.settings import Settings
+from activities.http.request import send
+from activities.http.ssrf import OutboundPolicy
 from webhook_gateway.contracts.errors import ConfigError
-from webhook_gateway.contracts.outbound import AttemptOutcome, CallRecord, delivery_workflow_id
+from webhook_gateway.contracts.outbound import (
+    AttemptOutcome,
+    CallRecord,
+    Subscription,
+    delivery_workflow_id,
+)
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.contracts.signing import secret_key, sign
 
@@ -96,106 +101,6 @@ async def endpoint_disabled(subscription: str) -> bool:
 
 
 @activity.defn
-async def publish_event(data: PublishInput) -> PublishResult:
-    """Start one `WebhookDeliveryWorkflow` per enabled, not disabled subscription that wants
-    the event, reading the route file as it is now. Idempotent: a delivery id that exists
-    (running or closed) is not started again, so a retry or a repeated emission is harmless."""
-    try:
-        config = load_config(Settings().config_path)
-    except ConfigError as exc:
-        raise ApplicationError(str(exc), type="OutboundConfigError") from exc
-    client = activity.client()
-    ids: list[str] = []
-    for sub in config.subscriptions:
-        if not (sub.enabled and sub.matches(data.event_type)):
-            continue
-        if await endpoint_disabled(sub.name):
-            continue
-        target = DeliveryTarget(
-            subscription=sub.name,
-            url=sub.url,
-            secret=sub.secret,
-            timeout_seconds=sub.timeout_seconds,
-        )
-        wid = delivery_workflow_id(data.msg_id, sub.name)
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await client.start_workflow(
-                "WebhookDeliveryWorkflow",
-                DeliveryInput(target=target, msg_id=data.msg_id, payload=data.payload),
-                id=wid,
-                task_queue=activity.info().task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
-        ids.append(wid)
-    return PublishResult(workflow_ids=ids)
-
-
-@activity.defn
-async def deliver_webhook(data: AttemptInput) -> AttemptOutcome:
-    """One attempt: sign with every current secret, POST, classify the answer. Never raises
-    for an HTTP outcome: the delivery workflow owns the retry schedule."""
-    target = data.target
-    if await endpoint_disabled(target.subscription):
-        return AttemptOutcome(result="endpoint-disabled")
-    label = f"subscription '{target.subscription}'"
-    try:
-        keys = [secret_key(s, route=label) for s in target.secret.secrets(label)]
-    except ConfigError as exc:
-        return AttemptOutcome(result="failed", error=str(exc))
-    body = json.dumps(data.payload, separators=(",", ":"), ensure_ascii=False).encode()
-    stamp = int(time.time())
-    request = HttpRequest(
-        method="POST",
-        url=target.url,
-        headers={
-            "user-agent": USER_AGENT,
-            "webhook-id": data.msg_id,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": " ".join(sign(k, data.msg_id, stamp, body) for k in keys),
-        },
-        body=RawBody(content=body, content_type="application/json"),
-        timeouts=Timeouts(
-            connect=min(5.0, target.timeout_seconds),
-            read=target.timeout_seconds,
-            total=target.timeout_seconds,
-        ),
-        expected_status=["2xx"],
-        response="none",
-        response_headers=["webhook-delivery"],
-        max_response_bytes=RESPONSE_LIMIT,
-    )
-    calls: list[CallRecord] = []
-    context = {"subscription": target.subscription, "msg_id": data.msg_id}
-    try:
-        response = await send(
-            request,
-            policy=current_policy(),
-            attempt=data.attempt,
-            on_call=calls.append,
-            log_context=context,
-        )
-    except HttpFailure as failure:  # its URLs are redacted by `send`
-        directive = failure.headers.get("webhook-delivery", "").strip().lower()
-        delay = failure.retry_after
-        return AttemptOutcome(
-            result="aborted" if directive == "abort-message" else "failed",
-            status=failure.status,
-            disable=failure.status == 410 or directive == "disable",
-            retry_after_seconds=delay.total_seconds() if delay is not None else None,
-            error=f"{failure.kind}: {failure}"[:MAX_ERROR],
-            call=calls[0] if calls else None,
-        )
-    directive = response.headers.get("webhook-delivery", "").strip().lower()
-    return AttemptOutcome(
-        result="delivered",
-        status=response.status,
-        disable=directive == "disable",
-        call=calls[0] if calls else None,
-    )
-
-
-@activity.defn
 async def disable_endpoint(data: DisableInput) -> None:
     """Record durably that an endpoint is disabled (signal-with-start of its state workflow)."""
     await activity.client().start_workflow(
@@ -207,3 +112,107 @@ async def disable_endpoint(data: DisableInput) -> None:
         start_signal="disable",
         start_signal_args=[data],
     )
+
+
+class OutboundActivities:
+    """Publishing events and delivering them, built once by the worker with the route file's
+    subscriptions and the SSRF policy."""
+
+    def __init__(self, subscriptions: Sequence[Subscription], policy: OutboundPolicy) -> None:
+        self._subscriptions = list(subscriptions)
+        self._policy = policy
+
+    @activity.defn
+    async def publish_event(self, data: PublishInput) -> PublishResult:
+        """Start one `WebhookDeliveryWorkflow` per enabled, not disabled subscription that
+        wants the event (the subscriptions of the route file the worker started with).
+        Idempotent: a delivery id that exists (running or closed) is not started again, so
+        a retry or a repeated emission is harmless."""
+        client = activity.client()
+        ids: list[str] = []
+        for sub in self._subscriptions:
+            if not (sub.enabled and sub.matches(data.event_type)):
+                continue
+            if await endpoint_disabled(sub.name):
+                continue
+            target = DeliveryTarget(
+                subscription=sub.name,
+                url=sub.url,
+                secret=sub.secret,
+                timeout_seconds=sub.timeout_seconds,
+            )
+            wid = delivery_workflow_id(data.msg_id, sub.name)
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await client.start_workflow(
+                    "WebhookDeliveryWorkflow",
+                    DeliveryInput(target=target, msg_id=data.msg_id, payload=data.payload),
+                    id=wid,
+                    task_queue=activity.info().task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                )
+            ids.append(wid)
+        return PublishResult(workflow_ids=ids)
+
+    @activity.defn
+    async def deliver_webhook(self, data: AttemptInput) -> AttemptOutcome:
+        """One attempt: sign with every current secret, POST, classify the answer. Never raises
+        for an HTTP outcome: the delivery workflow owns the retry schedule."""
+        target = data.target
+        if await endpoint_disabled(target.subscription):
+            return AttemptOutcome(result="endpoint-disabled")
+        label = f"subscription '{target.subscription}'"
+        try:
+            keys = [secret_key(s, route=label) for s in target.secret.secrets(label)]
+        except ConfigError as exc:
+            return AttemptOutcome(result="failed", error=str(exc))
+        body = json.dumps(data.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        stamp = int(time.time())
+        request = HttpRequest(
+            method="POST",
+            url=target.url,
+            headers={
+                "user-agent": USER_AGENT,
+                "webhook-id": data.msg_id,
+                "webhook-timestamp": str(stamp),
+                "webhook-signature": " ".join(sign(k, data.msg_id, stamp, body) for k in keys),
+            },
+            body=RawBody(content=body, content_type="application/json"),
+            timeouts=Timeouts(
+                connect=min(5.0, target.timeout_seconds),
+                read=target.timeout_seconds,
+                total=target.timeout_seconds,
+            ),
+            expected_status=["2xx"],
+            response="none",
+            response_headers=["webhook-delivery"],
+            max_response_bytes=RESPONSE_LIMIT,
+        )
+        calls: list[CallRecord] = []
+        context = {"subscription": target.subscription, "msg_id": data.msg_id}
+        try:
+            response = await send(
+                request,
+                policy=self._policy,
+                attempt=data.attempt,
+                on_call=calls.append,
+                log_context=context,
+            )
+        except HttpFailure as failure:  # its URLs are redacted by `send`
+            directive = failure.headers.get("webhook-delivery", "").strip().lower()
+            delay = failure.retry_after
+            return AttemptOutcome(
+                result="aborted" if directive == "abort-message" else "failed",
+                status=failure.status,
+                disable=failure.status == 410 or directive == "disable",
+                retry_after_seconds=delay.total_seconds() if delay is not None else None,
+                error=f"{failure.kind}: {failure}"[:MAX_ERROR],
+                call=calls[0] if calls else None,
+            )
+        directive = response.headers.get("webhook-delivery", "").strip().lower()
+        return AttemptOutcome(
+            result="delivered",
+            status=response.status,
+            disable=directive == "disable",
+            call=calls[0] if calls else None,
+        )

@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.http.models import HttpRequest, HttpResponse
-    from activities.http.request import http_request, idempotency_key_for
+    from activities.http.request import HttpActivities, idempotency_key_for
 
 DEFAULT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -47,8 +47,8 @@ async def http_call(
     if request.unsafe and request.idempotency_key is None:
         key = idempotency_key_for(workflow.info().workflow_id, step or str(workflow.uuid4()))
         request = request.model_copy(update={"idempotency_key": key})
-    return await workflow.execute_activity(
-        http_request,
+    return await workflow.execute_activity_method(
+        HttpActivities.http_request,
         request,
         start_to_close_timeout=timeout or default_timeout(request),
         retry_policy=retry or DEFAULT_RETRY,

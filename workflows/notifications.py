@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notifications import OpsNotice, notify_ops
+    from activities.notifications import NotifyActivities, OpsNotice
 
 NOTIFY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -32,8 +32,8 @@ async def notify_ops_of_failure(kind: str, subject: str, reason: str) -> bool:
         namespace=info.namespace,
     )  # fmt: skip
     try:
-        return await workflow.execute_activity(
-            notify_ops,
+        return await workflow.execute_activity_method(
+            NotifyActivities.notify_ops,
             notice,
             start_to_close_timeout=timedelta(seconds=60),
             schedule_to_close_timeout=NOTIFY_WITHIN,

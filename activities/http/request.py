@@ -41,7 +41,6 @@ from activities.http.ssrf import (
     Resolver,
     system_resolver,
 )
-from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts.outbound import CallRecord
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("8a4c3e0e-4c1b-5d43-9a57-2f1f0d9b7c11")
@@ -333,10 +332,6 @@ def _parse(raw: bytes, request: HttpRequest, url: str) -> JsonValue:
     return parsed
 
 
-def current_policy() -> OutboundPolicy:
-    return OutboundPolicy.from_setting(Settings().outbound_allow)
-
-
 def activity_idempotency_key(request: HttpRequest) -> str | None:
     """The caller's key, else one derived from this activity's identity (never the attempt)."""
     if not request.unsafe:
@@ -348,15 +343,22 @@ def activity_idempotency_key(request: HttpRequest) -> str | None:
     return idempotency_key_for(workflow_id, f"{info.workflow_run_id}/{info.activity_id}")
 
 
-@activity.defn
-async def http_request(request: HttpRequest) -> HttpResponse:
-    """Perform one HTTP call; see the module docstring for its failure types."""
-    try:
-        return await send(
-            request,
-            policy=current_policy(),
-            idempotency_key=activity_idempotency_key(request),
-            attempt=activity.info().attempt,
-        )
-    except HttpFailure as failure:
-        raise failure.to_application_error() from None
+class HttpActivities:
+    """The `http_request` activity, built once by the worker with the SSRF policy
+    (HOOKTIDE_OUTBOUND_ALLOW)."""
+
+    def __init__(self, policy: OutboundPolicy) -> None:
+        self._policy = policy
+
+    @activity.defn
+    async def http_request(self, request: HttpRequest) -> HttpResponse:
+        """Perform one HTTP call; see the module docstring for its failure types."""
+        try:
+            return await send(
+                request,
+                policy=self._policy,
+                idempotency_key=activity_idempotency_key(request),
+                attempt=activity.info().attempt,
+            )
+        except HttpFailure as failure:
+            raise failure.to_application_error() from None

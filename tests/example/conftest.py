@@ -32,8 +32,9 @@ async def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
 
 
 @pytest.fixture
-async def ts_queue(time_skipping: WorkflowEnvironment) -> AsyncIterator[str]:
-    """A task queue of the test's own on the time-skipping server, served by the real worker."""
+async def ts_queue(time_skipping: WorkflowEnvironment, example: Peers) -> AsyncIterator[str]:
+    """A task queue of the test's own on the time-skipping server, served by the real worker,
+    built once the environment points at the example's peers."""
     queue = f"example-{uuid.uuid4().hex[:8]}"
     async with build_worker(time_skipping.client, queue):
         yield queue

@@ -26,6 +26,7 @@ from tests.support.gateway import serve
 from tests.support.peer import Peer, Reply
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.secrets import SecretSource
+from worker import build_worker
 from workflows.example.order import OrderWorkflow
 from workflows.outbound.delivery import WebhookDeliveryWorkflow
 
@@ -36,7 +37,7 @@ async def registered(time_skipping: WorkflowEnvironment) -> None:
 
 
 async def test_completed_and_failed_orders_are_announced_signed_to_the_subscriber(
-    time_skipping: WorkflowEnvironment, ts_queue: str, example: Peers, registered: None,
+    time_skipping: WorkflowEnvironment, example: Peers, registered: None,
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     async with subscriber_service(tmp_path) as sub:
@@ -48,20 +49,22 @@ async def test_completed_and_failed_orders_are_announced_signed_to_the_subscribe
         monkeypatch.setenv("HOOKTIDE_CONFIG", str(routes))
         monkeypatch.setenv("HOOKTIDE_SUBSCRIBER_SECRET", SUBSCRIBER_SECRET)
         monkeypatch.setenv("HOOKTIDE_ORDER_EVENTS", "true")
-        ids = []
-        for order_id in ("N-1", "N-2"):
-            if order_id == "N-2":
-                await example.crm.faults(status=400, times=-1)
-            ids.append(f"order-{uuid.uuid4().hex}")
-            handle = await time_skipping.client.start_workflow(
-                OrderWorkflow.run,
-                WebhookEvent(route="orders", delivery_id=order_id, received_at=datetime.now(UTC),
-                             body=small_order(order_id)),
-                id=ids[-1], task_queue=ts_queue,
-            )  # fmt: skip
-            with contextlib.suppress(WorkflowFailureError):  # N-2 fails, on purpose
-                await handle.result()
-        events = await eventually(lambda: sub.get("/events"), lambda e: e and len(e) == 2)
+        queue = f"example-{uuid.uuid4().hex[:8]}"
+        async with build_worker(time_skipping.client, queue):  # reads the settings above
+            ids = []
+            for order_id in ("N-1", "N-2"):
+                if order_id == "N-2":
+                    await example.crm.faults(status=400, times=-1)
+                ids.append(f"order-{uuid.uuid4().hex}")
+                handle = await time_skipping.client.start_workflow(
+                    OrderWorkflow.run,
+                    WebhookEvent(route="orders", delivery_id=order_id,
+                                 received_at=datetime.now(UTC), body=small_order(order_id)),
+                    id=ids[-1], task_queue=queue,
+                )  # fmt: skip
+                with contextlib.suppress(WorkflowFailureError):  # N-2 fails, on purpose
+                    await handle.result()
+            events = await eventually(lambda: sub.get("/events"), lambda e: e and len(e) == 2)
 
     by_type = {e["type"]: e["data"] for e in events}
     assert set(by_type) == {"order.completed", "order.failed"}

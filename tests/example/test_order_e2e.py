@@ -23,14 +23,17 @@ from webhook_gateway.config.routes import parse_config
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts.approval_tokens import make_token, read_token
 from webhook_gateway.contracts.order import ApprovalDecision, OrderResult
+from worker import build_worker
 from workflows.example.order import OrderWorkflow
 
 
 @pytest.fixture
 async def gateway(
-    client: Client, task_queue: str, example: Peers, monkeypatch: pytest.MonkeyPatch
+    client: Client, example: Peers, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """The gateway with the orders route, serving approval links it tells the worker about."""
+    """The gateway with the orders route, serving approval links it tells the worker about,
+    and a worker built once the environment names the example's peers and the gateway."""
+    task_queue = f"order-e2e-{uuid.uuid4().hex[:8]}"
     config = parse_config(
         {
             "routes": {
@@ -51,7 +54,8 @@ async def gateway(
     app = create_app(Settings(), config=config, client=client)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
         monkeypatch.setenv("HOOKTIDE_PUBLIC_URL", url)
-        yield http
+        async with build_worker(client, task_queue):
+            yield http
 
 
 async def send(http: httpx.AsyncClient, order: dict[str, Any], msg_id: str | None = None) -> Any:

@@ -159,7 +159,7 @@ async def test_worker_sdk_metrics_are_served_on_the_configured_address(
 ) -> None:
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from activities.example.orders import validate_order
+    from tests.support.activities import order_activities
     from webhook_gateway.contracts.events import WebhookEvent
 
     port = free_port()
@@ -170,7 +170,10 @@ async def test_worker_sdk_metrics_are_served_on_the_configured_address(
     )
     queue = f"ops-metrics-{uuid.uuid4().hex[:8]}"
     async with Worker(
-        client, task_queue=queue, workflows=[OrderWorkflow], activities=[validate_order]
+        client,
+        task_queue=queue,
+        workflows=[OrderWorkflow],
+        activities=[order_activities().validate_order],
     ):
         event = WebhookEvent.model_validate(
             {

@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities.example.orders import validate_order
+from tests.support.activities import order_activities
 from tests.support.gateway import serve
 from tests.support.signing import order_payload, signed
 from webhook_gateway.app import create_app
@@ -64,7 +64,10 @@ async def test_a_request_is_one_trace_from_gateway_to_workflow_and_activity(
     body, headers = signed(order_payload())
     async with (
         Worker(
-            worker_client, task_queue=queue, workflows=[OrderWorkflow], activities=[validate_order]
+            worker_client,
+            task_queue=queue,
+            workflows=[OrderWorkflow],
+            activities=[order_activities().validate_order],
         ),
         serve(app) as url,
         httpx.AsyncClient(base_url=url, timeout=15) as http,

@@ -3,18 +3,15 @@ on the time-skipping server with every workflow and activity plus the test workf
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from tests.outbound.flows import TEST_WORKFLOWS
+from tests.outbound.workers import outbound_worker
 from tests.support.gateway import serve
 from tests.support.peer import Peer
-from worker import ACTIVITIES, WORKFLOWS
 
 LOOPBACK_ONLY = "127.0.0.0/8,::1/128"
 
@@ -36,13 +33,7 @@ async def peer() -> AsyncIterator[Peer]:
 @pytest.fixture
 async def ts_queue(time_skipping: WorkflowEnvironment) -> AsyncIterator[str]:
     """A fresh task queue on the time-skipping server, served by a real worker."""
-    queue = f"outbound-{uuid.uuid4().hex[:8]}"
-    async with Worker(
-        time_skipping.client,
-        task_queue=queue,
-        workflows=[*WORKFLOWS, *TEST_WORKFLOWS],
-        activities=ACTIVITIES,
-    ):
+    async with outbound_worker(time_skipping.client) as queue:
         yield queue
 
 

@@ -21,8 +21,8 @@ from activities.http.call_log import (
     redact_url,
 )
 from activities.http.models import BearerAuth, HeaderAuth, HttpRequest, HttpResponse, Timeouts
-from activities.http.request import http_request
 from activities.outbound import DeliveryInput, DeliveryTarget
+from tests.support.activities import http_request
 from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET
 from webhook_gateway.contracts.outbound import AttemptOutcome
@@ -102,7 +102,7 @@ async def test_an_http_request_call_is_logged_with_its_fields_and_no_secret(
     caplog.set_level(logging.DEBUG)
     peer.script("/items", Reply(200, body=ITEMS))
     response: HttpResponse = await ActivityEnvironment().run(
-        http_request,
+        http_request(),
         HttpRequest(
             url=peer.url("/items"),
             query={"page": "2", "api_key": QUERY_SECRET},
@@ -132,7 +132,7 @@ async def test_an_http_request_call_is_logged_with_its_fields_and_no_secret(
 
 async def test_a_query_string_in_the_url_is_kept_next_to_query_params(peer: Peer) -> None:
     await ActivityEnvironment().run(
-        http_request, HttpRequest(url=peer.url("/q?a=1&b=2"), query={"c": ["3", "4"]})
+        http_request(), HttpRequest(url=peer.url("/q?a=1&b=2"), query={"c": ["3", "4"]})
     )
 
     [seen] = peer.at("/q")
@@ -147,7 +147,7 @@ async def test_a_failed_call_is_logged_as_a_warning_and_its_error_carries_no_sec
 
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(
-            http_request,
+            http_request(),
             HttpRequest(
                 method="POST",
                 url=peer.url(f"/busy?token={QUERY_SECRET}").replace(
@@ -201,7 +201,7 @@ async def test_a_refused_response_is_logged_as_refused_not_as_its_status(
 
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(
-            http_request,
+            http_request(),
             HttpRequest(url=peer.url("/refused"), **{"response": "text", **options}),
         )
 
@@ -219,7 +219,7 @@ async def test_a_too_large_response_says_how_large_and_the_limit(peer: Peer) -> 
 
     with pytest.raises(ApplicationError) as caught:
         await ActivityEnvironment().run(
-            http_request, HttpRequest(url=peer.url("/big"), max_response_bytes=1024)
+            http_request(), HttpRequest(url=peer.url("/big"), max_response_bytes=1024)
         )
 
     assert caught.value.message == (

@@ -27,17 +27,17 @@ from activities.http.models import (
 )
 from activities.http.request import (
     activity_idempotency_key,
-    http_request,
     idempotency_key_for,
     send,
 )
 from activities.http.ssrf import OutboundPolicy
+from tests.support.activities import http_request
 from tests.support.net import free_port
 from tests.support.peer import Peer, Reply
 
 
 async def run(request: HttpRequest) -> HttpResponse:
-    result: HttpResponse = await ActivityEnvironment().run(http_request, request)
+    result: HttpResponse = await ActivityEnvironment().run(http_request(), request)
     return result
 
 
@@ -329,9 +329,9 @@ async def test_a_hostname_is_pinned_to_its_checked_address_and_keeps_its_host_he
 async def test_unsafe_methods_carry_an_idempotency_key_that_ignores_the_attempt(peer: Peer) -> None:
     env = ActivityEnvironment()
     request = HttpRequest(method="POST", url=peer.url("/pay"), body=JsonBody(data={}))
-    await env.run(http_request, request)
+    await env.run(http_request(), request)
     env.info = dataclasses.replace(env.info, attempt=4)
-    await env.run(http_request, request)
+    await env.run(http_request(), request)
     keys = [r.headers["idempotency-key"] for r in peer.requests]
     assert keys[0] == keys[1] == env.run(activity_idempotency_key, request)
     env.info = dataclasses.replace(env.info, workflow_run_id="next-run")

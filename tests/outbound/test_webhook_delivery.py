@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.outbound import DeliveryInput, DeliveryTarget, EndpointState, endpoint_workflow_id
 from tests.outbound.flows import EmitInput, EmitterWorkflow
+from tests.outbound.workers import outbound_worker
 from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET, OTHER_SECRET
 from webhook_gateway.contracts.secrets import SecretSource
@@ -229,7 +230,7 @@ async def emit(client: Client, queue: str, data: EmitInput) -> list[str]:
 
 
 async def test_emit_event_starts_one_delivery_per_matching_enabled_subscription(
-    ts_client: Client, ts_queue: str, peer: Peer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ts_client: Client, peer: Peer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     secret = {"env": SECRET_ENV}
@@ -252,22 +253,25 @@ async def test_emit_event_starts_one_delivery_per_matching_enabled_subscription(
             },
         },
     )
-    for path in ("/orders", "/all"):
-        peer.verify(path, ORDERS_SECRET)
-    ids = await emit(ts_client, ts_queue, EmitInput(event_type="order.completed", data={"id": 1}))
-    assert sorted(i.rsplit("-", 2)[1] for i in ids) == ["all", "orders"]
-    results = [await ts_client.get_workflow_handle(i).result() for i in ids]
-    assert {r["outcome"] for r in results} == {"delivered"}
-    assert {r["msg_id"] for r in results} == {peer.at("/orders")[0].headers["webhook-id"]}
-    assert all(r.verified for r in peer.requests)
-    assert peer.at("/approvals") == [] and peer.at("/off") == []
-    body = json.loads(peer.at("/orders")[0].body)
-    assert (body["type"], body["data"]) == ("order.completed", {"id": 1})
-    assert body["timestamp"].endswith("Z")
+    async with outbound_worker(ts_client) as ts_queue:
+        for path in ("/orders", "/all"):
+            peer.verify(path, ORDERS_SECRET)
+        ids = await emit(
+            ts_client, ts_queue, EmitInput(event_type="order.completed", data={"id": 1})
+        )
+        assert sorted(i.rsplit("-", 2)[1] for i in ids) == ["all", "orders"]
+        results = [await ts_client.get_workflow_handle(i).result() for i in ids]
+        assert {r["outcome"] for r in results} == {"delivered"}
+        assert {r["msg_id"] for r in results} == {peer.at("/orders")[0].headers["webhook-id"]}
+        assert all(r.verified for r in peer.requests)
+        assert peer.at("/approvals") == [] and peer.at("/off") == []
+        body = json.loads(peer.at("/orders")[0].body)
+        assert (body["type"], body["data"]) == ("order.completed", {"id": 1})
+        assert body["timestamp"].endswith("Z")
 
 
 async def test_emitting_the_same_key_twice_delivers_once(
-    ts_client: Client, ts_queue: str, peer: Peer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ts_client: Client, peer: Peer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"once-{uuid.uuid4().hex[:6]}"
     write_config(
@@ -281,14 +285,17 @@ async def test_emitting_the_same_key_twice_delivers_once(
             }
         },
     )
-    ids = await emit(ts_client, ts_queue, EmitInput(event_type="order.failed", key="A-1", times=2))
-    assert len(ids) == 2 and ids[0] == ids[1]
-    await ts_client.get_workflow_handle(ids[0]).result()
-    assert len(peer.at("/once")) == 1
+    async with outbound_worker(ts_client) as ts_queue:
+        ids = await emit(
+            ts_client, ts_queue, EmitInput(event_type="order.failed", key="A-1", times=2)
+        )
+        assert len(ids) == 2 and ids[0] == ids[1]
+        await ts_client.get_workflow_handle(ids[0]).result()
+        assert len(peer.at("/once")) == 1
 
 
 async def test_a_disabled_endpoint_gets_no_new_deliveries(
-    ts_client: Client, ts_queue: str, peer: Peer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ts_client: Client, peer: Peer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"gone-{uuid.uuid4().hex[:6]}"
     write_config(
@@ -296,8 +303,9 @@ async def test_a_disabled_endpoint_gets_no_new_deliveries(
         monkeypatch,
         {name: {"url": peer.url("/gone"), "events": ["*"], "secret": {"env": SECRET_ENV}}},
     )
-    peer.script("/gone", Reply(410))
-    [first] = await emit(ts_client, ts_queue, EmitInput(event_type="order.completed"))
-    assert (await ts_client.get_workflow_handle(first).result())["outcome"] == "disabled"
-    assert await emit(ts_client, ts_queue, EmitInput(event_type="order.completed")) == []
-    assert len(peer.at("/gone")) == 1
+    async with outbound_worker(ts_client) as ts_queue:
+        peer.script("/gone", Reply(410))
+        [first] = await emit(ts_client, ts_queue, EmitInput(event_type="order.completed"))
+        assert (await ts_client.get_workflow_handle(first).result())["outcome"] == "disabled"
+        assert await emit(ts_client, ts_queue, EmitInput(event_type="order.completed")) == []
+        assert len(peer.at("/gone")) == 1

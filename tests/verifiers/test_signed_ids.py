@@ -9,10 +9,10 @@ import pytest
 
 from tests.support.signing import ORDERS_SECRET, signed
 from tests.verifiers.support import rejected, request
+from webhook_gateway.config.ids import extract_id
 from webhook_gateway.config.routes import IdRule, parse_config
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.signing import decode_secret
-from webhook_gateway.config.ids import extract_id
 from webhook_gateway.verifiers.standard_webhooks import StandardWebhooksVerifier
 
 STD = {"type": "standard_webhooks", "secret": {"env": "UNUSED"}}

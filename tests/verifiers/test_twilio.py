@@ -11,9 +11,9 @@ from starlette.datastructures import ImmutableMultiDict
 from twilio.request_validator import RequestValidator
 
 from tests.verifiers.support import rejected, request
+from webhook_gateway.config.ids import extract_id
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.inbound.body import parse_body
-from webhook_gateway.config.ids import extract_id
 from webhook_gateway.verifiers.base import SignedRequest
 from webhook_gateway.verifiers.twilio import TwilioConfig, TwilioVerifier
 

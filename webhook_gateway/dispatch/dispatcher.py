@@ -24,6 +24,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from webhook_gateway.config.id_rule import IdRule
+from webhook_gateway.config.ids import extract_id
 from webhook_gateway.config.routes import Route
 from webhook_gateway.contracts.events import WebhookEvent, WebhookReply
 from webhook_gateway.contracts.highfreq import (
@@ -37,7 +38,6 @@ from webhook_gateway.contracts.highfreq import (
 from webhook_gateway.dispatch.group_commit import CommitStats, GroupCommitter
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import BadWorkflowReply, TemporalUnavailable
-from webhook_gateway.config.ids import extract_id
 
 T = TypeVar("T")
 

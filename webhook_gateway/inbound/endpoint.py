@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from webhook_gateway.config.ids import extract_id
 from webhook_gateway.config.networks import parse_networks
 from webhook_gateway.config.routes import Route
 from webhook_gateway.contracts.events import WebhookEvent
@@ -18,7 +19,6 @@ from webhook_gateway.errors import Forbidden, GatewayError, TooManyRequests, Ver
 from webhook_gateway.inbound.allowlist import IpAllowlist
 from webhook_gateway.inbound.body import check_media_type, parse_body, read_body
 from webhook_gateway.inbound.client_ip import ProxyTrust
-from webhook_gateway.config.ids import extract_id
 from webhook_gateway.inbound.rate_limit import RateLimiter
 from webhook_gateway.inbound.request_log import request_done
 from webhook_gateway.problem import error_response

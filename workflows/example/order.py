@@ -29,12 +29,7 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.example.orders import (
-        INVALID_ORDER,
-        request_approval,
-        send_customer_email,
-        validate_order,
-    )
+    from activities.example.orders import INVALID_ORDER, OrderActivities
     from activities.http.models import HttpRequest, JsonBody, Timeouts
     from activities.notifications import workflow_ui_link
     from webhook_gateway.contracts import search_attributes as sa
@@ -121,8 +116,8 @@ class OrderWorkflow:
     async def run(self, event: WebhookEvent) -> OrderResult:
         self._delivery_id = event.delivery_id
         self._step("received")
-        check: OrderCheck = await workflow.execute_activity(
-            validate_order,
+        check: OrderCheck = await workflow.execute_activity_method(
+            OrderActivities.validate_order,
             ValidateOrderInput(body=event.body),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=VALIDATE_RETRY,
@@ -233,8 +228,8 @@ class OrderWorkflow:
         self, kind: CustomerEmailKind, reason: str | None = None, retry: RetryPolicy = EMAIL_RETRY
     ) -> None:
         assert self._order is not None
-        await workflow.execute_activity(
-            send_customer_email,
+        await workflow.execute_activity_method(
+            OrderActivities.send_customer_email,
             CustomerEmailInput(
                 kind=kind, workflow_id=workflow.info().workflow_id, order=self._order, reason=reason
             ),
@@ -284,8 +279,8 @@ class OrderWorkflow:
         raise OrderRejected(f"rejected by {final.decided_by}", "ApprovalRejected")
 
     async def _ask(self, ask: ApprovalRequestInput) -> None:
-        await workflow.execute_activity(
-            request_approval,
+        await workflow.execute_activity_method(
+            OrderActivities.request_approval,
             ask,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=EMAIL_RETRY,

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         AttemptInput,
         DeliveryInput,
         DisableInput,
-        deliver_webhook,
+        OutboundActivities,
         disable_endpoint,
     )
     from webhook_gateway.contracts import search_attributes as sa
@@ -106,8 +106,8 @@ class WebhookDeliveryWorkflow:
 
     async def _attempt(self, data: DeliveryInput, number: int) -> AttemptOutcome:
         try:
-            return await workflow.execute_activity(
-                deliver_webhook,
+            return await workflow.execute_activity_method(
+                OutboundActivities.deliver_webhook,
                 AttemptInput(
                     target=data.target, msg_id=data.msg_id, payload=data.payload, attempt=number
                 ),

@@ -19,7 +19,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.outbound import PublishInput, publish_event
+    from activities.outbound import OutboundActivities, PublishInput
 
 MESSAGE_NAMESPACE = uuid.UUID("0b7e2f4a-6d43-5a8e-b1f2-3c9d8e7a6b50")
 PUBLISH_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
@@ -35,8 +35,8 @@ async def emit_event(event_type: str, data: JsonValue, *, key: str | None = None
         "timestamp": workflow.now().isoformat().replace("+00:00", "Z"),
         "data": data,
     }
-    published = await workflow.execute_activity(
-        publish_event,
+    published = await workflow.execute_activity_method(
+        OutboundActivities.publish_event,
         PublishInput(event_type=event_type, msg_id=msg_id, payload=payload),
         start_to_close_timeout=timedelta(seconds=30),
         retry_policy=PUBLISH_RETRY,
