@@ -18,8 +18,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -28,17 +26,16 @@ from pathlib import Path
 
 import httpx
 import yaml
+from orders import SECRET, order_payload, signed
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.dev.local_stack import LocalStack
+from webhook_gateway.dev.processes import free_port
 
-from tests.support.net import free_port  # noqa: E402
-from tests.support.signing import ORDERS_SECRET, order_payload, signed  # noqa: E402
-from webhook_gateway.contracts.events import WebhookEvent  # noqa: E402
-from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,18 +55,6 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-async def wait_http(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(150):
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError(url)
-
-
 async def sequential(base: str, path: str, requests: int) -> list[float]:
     samples: list[float] = []
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
@@ -86,38 +71,22 @@ async def sequential(base: str, path: str, requests: int) -> list[float]:
 
 
 async def main(requests: int) -> dict[str, object]:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = TemporalDevServer(db_file=Path(tmp) / "bench.db", port=free_port(), ui_port=None)
-        server.start()
-        procs: list[subprocess.Popen[bytes]] = []
-        try:
-            await server.wait_ready()
-            port = free_port()
-            config = yaml.safe_load((ROOT / "hooktide.yaml").read_text(encoding="utf-8"))
-            unpolled = dict(config["routes"]["orders"])
-            unpolled |= {"path": "/webhooks/orders-unpolled", "task_queue": "bench-unpolled"}
-            config["routes"]["orders-unpolled"] = unpolled
-            config_file = Path(tmp) / "hooktide.yaml"
-            config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-            env = os.environ | {
-                "TEMPORAL_ADDRESS": server.address,
-                "HOOKTIDE_PORT": str(port),
-                "HOOKTIDE_ORDERS_SECRET": ORDERS_SECRET,
-                "HOOKTIDE_TICKETS_SECRET": ORDERS_SECRET,
-                "HOOKTIDE_CONFIG": str(config_file),
-            }
-            for args in (["-m", "worker"], ["-m", "webhook_gateway", "gateway"]):
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, *args],
-                        env=env,
-                        cwd=ROOT,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
-            base = f"http://127.0.0.1:{port}"
-            await wait_http(base + "/readyz")
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        config = yaml.safe_load((ROOT / "hooktide.yaml").read_text(encoding="utf-8"))
+        unpolled = dict(config["routes"]["orders"])
+        unpolled |= {"path": "/webhooks/orders-unpolled", "task_queue": "bench-unpolled"}
+        config["routes"]["orders-unpolled"] = unpolled
+        config_file = tmp / "hooktide.yaml"
+        config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+        env = os.environ | {
+            "HOOKTIDE_ORDERS_SECRET": SECRET,
+            "HOOKTIDE_TICKETS_SECRET": SECRET,
+            "HOOKTIDE_CONFIG": str(config_file),
+        }
+        async with LocalStack(tmp, env, cwd=ROOT) as stack:
+            server = await stack.start_temporal(db_file=tmp / "bench.db")
+            base = await stack.start_hooktide(port=free_port())
 
             gateway_ms = await sequential(base, "/webhooks/orders", requests)
             quiet_ms = await sequential(base, "/webhooks/orders-unpolled", requests)
@@ -135,12 +104,6 @@ async def main(requests: int) -> dict[str, object]:
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )  # fmt: skip
                 raw_ms.append((time.perf_counter() - started) * 1000)
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=15)
-            server.stop()
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "

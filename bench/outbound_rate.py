@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,17 +34,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from orders import SECRET
+
+from activities.outbound import DeliveryInput, DeliveryTarget
+from webhook_gateway.contracts.secrets import SecretSource
+from webhook_gateway.contracts.signing import decode_secret, sign
+from webhook_gateway.dev.local_stack import LocalStack
+from webhook_gateway.dev.processes import LOOPBACK, free_port, http_ok
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from activities.outbound import DeliveryInput, DeliveryTarget  # noqa: E402
-from tests.support.net import free_port  # noqa: E402
-from tests.support.signing import ORDERS_SECRET  # noqa: E402
-from webhook_gateway.contracts.secrets import SecretSource  # noqa: E402
-from webhook_gateway.contracts.signing import decode_secret, sign  # noqa: E402
-from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
-
 SECRET_ENV = "BENCH_OUTBOUND_WHSEC"  # noqa: S105 (the name of a variable)
 QUEUE = "bench-outbound"
 
@@ -103,7 +100,7 @@ def signed_request(n: int) -> tuple[bytes, dict[str, str]]:
     msg_id = f"msg_{uuid.uuid4().hex}"
     body = json.dumps(payload(n), separators=(",", ":"), ensure_ascii=False).encode()
     stamp = int(time.time())
-    key = decode_secret(ORDERS_SECRET, route="bench")
+    key = decode_secret(SECRET, route="bench")
     return body, {
         "content-type": "application/json",
         "user-agent": "Hooktide-Webhooks/1",
@@ -185,44 +182,22 @@ async def through_workflows(
     return await bounded(count, starters, cap, one)
 
 
-async def wait_http(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(150):
-            try:
-                if (await http.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError(url)
-
-
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = TemporalDevServer(db_file=Path(tmp) / "bench.db", port=free_port(), ui_port=None)
-        server.start()
-        procs: list[subprocess.Popen[bytes]] = []
-        try:
-            await server.wait_ready()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        env = os.environ | {
+            SECRET_ENV: SECRET,
+            "HOOKTIDE_TASK_QUEUE": QUEUE,
+            "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
+        }
+        async with LocalStack(tmp, env, cwd=ROOT) as stack:
+            server = await stack.start_temporal(db_file=tmp / "bench.db")
             port = free_port()
-            env = os.environ | {
-                SECRET_ENV: ORDERS_SECRET,
-                "TEMPORAL_ADDRESS": server.address,
-                "HOOKTIDE_TASK_QUEUE": QUEUE,
-                "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
-            }
-            worker_log = (Path(tmp) / "worker.log").open("wb")
-            for argv, log in (
-                ([str(Path(__file__).resolve()), "--receiver", str(port)], subprocess.DEVNULL),
-                (["-m", "worker"], worker_log),
-            ):
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, *argv], env=env, cwd=ROOT, stdout=log, stderr=log
-                    )
-                )
-            base = f"http://127.0.0.1:{port}"
-            await wait_http(base + "/stats")
+            base = f"http://{LOOPBACK}:{port}"
+            receiver = [sys.executable, str(Path(__file__).resolve()), "--receiver", str(port)]
+            stack.spawn("receiver", receiver, ready=http_ok(base + "/stats"))
+            stack.spawn_worker()
+            await stack.ready("receiver", "worker")
             url = base + "/hook"
             # Warm-up: the worker is polling and every path is hot before timing starts.
             await through_workflows(server.address, url, 10, 10, args.cap)
@@ -234,14 +209,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             concurrent = await bare_httpx(url, args.deliveries, args.concurrency, args.cap)
             async with httpx.AsyncClient() as http:
                 counts = (await http.get(base + "/stats")).json()
-            worker_log.close()
-            call_log_lines = (Path(tmp) / "worker.log").read_bytes().count(b"hooktide.outbound")
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=15)
-            server.stop()
+            call_log_lines = stack.log("worker").read_bytes().count(b"hooktide.outbound")
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "

@@ -14,67 +14,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import throughput as tp
 import yaml
+from orders import SECRET
+
+from webhook_gateway.dev.local_stack import LocalStack, isolated_env
+from webhook_gateway.dev.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import throughput as tp  # noqa: E402
-
-from tests.support.net import free_port  # noqa: E402
-from tests.support.signing import ORDERS_SECRET  # noqa: E402
-from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
 
 
 async def main(minutes: int) -> dict[str, Any]:
     samples: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        server = TemporalDevServer(db_file=tmp / "soak.db", port=free_port(), ui_port=None)
-        server.start()
-        procs: list[subprocess.Popen[bytes]] = []
-        try:
-            await server.wait_ready()
-            port = free_port()
-            route = {
-                "path": "/webhooks/orders",
-                "workflow": "OrderWorkflow",
-                "task_queue": tp.QUEUE,
-                "delivery_id": {"header": "webhook-id"},
-                "workflow_id": {"prefix": "order-"},
-                "verifier": {"type": "standard_webhooks", "secret": {"env": "BENCH_SECRET"}},
-            }
-            config_file = tmp / "hooktide.yaml"
-            config_file.write_text(yaml.safe_dump({"routes": {"orders": route}}), "utf-8")
-            env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")} | {
-                "TEMPORAL_ADDRESS": server.address,
-                "HOOKTIDE_PORT": str(port),
+        route = {
+            "path": "/webhooks/orders",
+            "workflow": "OrderWorkflow",
+            "task_queue": tp.QUEUE,
+            "delivery_id": {"header": "webhook-id"},
+            "workflow_id": {"prefix": "order-"},
+            "verifier": {"type": "standard_webhooks", "secret": {"env": "BENCH_SECRET"}},
+        }
+        config_file = tmp / "hooktide.yaml"
+        config_file.write_text(yaml.safe_dump({"routes": {"orders": route}}), "utf-8")
+        env = isolated_env(
+            {
                 "HOOKTIDE_CONFIG": str(config_file),
                 "HOOKTIDE_TASK_QUEUE": tp.QUEUE,
-                "BENCH_SECRET": ORDERS_SECRET,
+                "BENCH_SECRET": SECRET,
             }
-            for args in (["-m", "worker"], ["-m", "webhook_gateway", "gateway"]):
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, *args],
-                        env=env,
-                        cwd=ROOT,
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
-            gateway = procs[-1]
-            base = f"http://127.0.0.1:{port}"
-            await tp.wait_http(base + "/readyz")
+        )
+        async with LocalStack(tmp, env, cwd=ROOT) as stack:
+            await stack.start_temporal(db_file=tmp / "soak.db")
+            base = await stack.start_hooktide(port=free_port())
+            gateway = stack.process("gateway")
             tp.THREADS, tp.CONNECTIONS = 1, 8
             for minute in range(minutes):
                 requests = tmp / f"soak-{minute}.txt"
@@ -94,12 +73,6 @@ async def main(minutes: int) -> dict[str, Any]:
                 }
                 samples.append(sample)
                 print(json.dumps(sample), flush=True)
-        finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=30)
-            server.stop()
     rss = [s["rss_mib"] for s in samples]
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -35,20 +35,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
+from orders import SECRET, order_payload
 from standardwebhooks import Webhook
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.dev.local_stack import LocalStack, isolated_env
+from webhook_gateway.dev.processes import LOOPBACK, free_port, http_ok, rss_kib
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.support.net import free_port  # noqa: E402
-from tests.support.signing import ORDERS_SECRET, order_payload  # noqa: E402
-from webhook_gateway.contracts.events import WebhookEvent  # noqa: E402
-from webhook_gateway.dev.temporal_server import TemporalDevServer  # noqa: E402
-
 THREADS, CONNECTIONS = 2, 32
 BATCH_KEYS = 8
 LUA = ROOT / "bench" / "wrk_signed.lua"
@@ -86,7 +83,7 @@ ROUTES: dict[str, dict[str, Any]] = {
 
 def write_requests(path: Path, count: int, tag: str) -> None:
     """`count` signed requests, ~1 KB bodies, unique ids, timestamps of now."""
-    signer = Webhook(ORDERS_SECRET)
+    signer = Webhook(SECRET)
     now = datetime.now(UTC)
     stamp = str(int(now.timestamp()))
     with path.open("w", encoding="utf-8") as out:
@@ -102,10 +99,7 @@ def write_requests(path: Path, count: int, tag: str) -> None:
 
 
 def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return rss_kib(pid) / 1024
 
 
 async def run_wrk(
@@ -147,18 +141,6 @@ def summarize(name: str, wrk: dict[str, Any]) -> dict[str, Any]:
         "rss_mib": wrk["peak_rss_mib"],
         "error_count": errors,
     }
-
-
-async def wait_http(url: str) -> None:
-    async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            try:
-                if (await http.get(url)).status_code < 500:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(url)
 
 
 async def raw_sdk(client: Client, seconds: float) -> dict[str, Any]:
@@ -247,78 +229,62 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     load_before = list(os.getloadavg())  # other work on the box skews every figure
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        procs: list[subprocess.Popen[bytes]] = []
-        server = TemporalDevServer(db_file=tmp / "bench.db", port=free_port(), ui_port=None)
-        try:
+        common = {
+            "task_queue": QUEUE,
+            "workflow": "OrderWorkflow",
+            "delivery_id": {"header": "webhook-id"},
+            "verifier": {"type": "standard_webhooks", "secret": {"env": "BENCH_SECRET"}},
+        }
+        config = {"routes": {k: {**common, **v} for k, v in ROUTES.items()}}
+        config_file = tmp / "hooktide.yaml"
+        config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+        env = isolated_env(
+            {
+                "HOOKTIDE_CONFIG": str(config_file),
+                "HOOKTIDE_TASK_QUEUE": QUEUE,
+                "BENCH_SECRET": SECRET,
+            }
+        )
+        async with LocalStack(tmp, env, cwd=ROOT) as stack:
             # 1. the ceiling
-            port = free_port()
-            bare = subprocess.Popen(
-                [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(port)]
+            bare_port = free_port()
+            bare_url = f"http://{LOOPBACK}:{bare_port}"
+            stack.spawn(
+                "ceiling",
+                [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(bare_port)],
+                ready=http_ok(bare_url + "/", ok=lambda status: status < 500),  # 404: it serves
             )
-            procs.append(bare)
-            await wait_http(f"http://127.0.0.1:{port}/")
+            await stack.ready("ceiling")
+            bare = stack.process("ceiling")
             warm = tmp / "ceiling-warm.txt"
             write_requests(warm, 10_000, "cw")
-            await run_wrk(f"http://127.0.0.1:{port}", "/webhooks/x", warm, 2, None)
+            await run_wrk(bare_url, "/webhooks/x", warm, 2, None)
             ceiling_file = tmp / "ceiling.txt"
             write_requests(ceiling_file, 4_000 * int(args.duration) + 1_000, "ceiling")
             ceiling = summarize(
                 "ceiling",
-                await run_wrk(
-                    f"http://127.0.0.1:{port}", "/webhooks/x", ceiling_file, args.duration, bare.pid
-                ),
+                await run_wrk(bare_url, "/webhooks/x", ceiling_file, args.duration, bare.pid),
             )
-            bare.terminate()
-            bare.wait(timeout=10)
+            stack.stop("ceiling")
             results.append(ceiling)
             print(json.dumps(ceiling), flush=True)
 
             # 2. raw SDK against a fresh durable dev server
-            server.start()
-            await server.wait_ready()
+            server = await stack.start_temporal(db_file=tmp / "bench.db")
             client = await Client.connect(server.address, data_converter=pydantic_data_converter)
             results.append(await raw_sdk(client, args.duration))
             print(json.dumps(results[-1]), flush=True)
 
             # 3-5. the gateway, with a worker
-            gw_port = free_port()
-            common = {
-                "task_queue": QUEUE,
-                "workflow": "OrderWorkflow",
-                "delivery_id": {"header": "webhook-id"},
-                "verifier": {"type": "standard_webhooks", "secret": {"env": "BENCH_SECRET"}},
-            }
-            config = {"routes": {k: {**common, **v} for k, v in ROUTES.items()}}
-            config_file = tmp / "hooktide.yaml"
-            config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-            env = {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")} | {
-                "TEMPORAL_ADDRESS": server.address,
-                "HOOKTIDE_PORT": str(gw_port),
-                "HOOKTIDE_CONFIG": str(config_file),
-                "HOOKTIDE_TASK_QUEUE": QUEUE,
-                "BENCH_SECRET": ORDERS_SECRET,
-            }
-            logs = (tmp / "worker.log").open("ab"), (tmp / "gateway.log").open("ab")
-            for args_, log in zip(
-                (["-m", "worker"], ["-m", "webhook_gateway", "gateway"]), logs, strict=True
-            ):
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, *args_], env=env, cwd=ROOT, stdout=log, stderr=log
-                    )
-                )
-            gateway = procs[-1]
-            base = f"http://127.0.0.1:{gw_port}"
-            await wait_http(base + "/readyz")
+            base = await stack.start_hooktide(port=free_port())
+            gateway = stack.process("gateway")
             for name in ("start", "batch", "group_commit"):
                 result = await gateway_mode(
                     name, base, client, gateway.pid, tmp, args, ceiling["throughput_rps"]
                 )
                 results.append(result)
                 print(json.dumps(result), flush=True)
-            worker = procs[-2]
-            worker.terminate()
-            worker.wait(timeout=30)
+            stack.stop("worker")
             burst_args = argparse.Namespace(**{**vars(args), "drain_cap": 0.0})
             burst = await gateway_mode(
                 "group_commit_burst", base, client, gateway.pid, tmp, burst_args,
@@ -327,16 +293,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             burst["e2e"] = None
             results.append(burst)
             print(json.dumps(burst), flush=True)
-        finally:
-            for proc in procs:
-                if proc.poll() is None:
-                    proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-            server.stop()
     top = results[0]["throughput_rps"]
     for r in results:
         r["ratio_to_ceiling"] = round(r["throughput_rps"] / top, 3)

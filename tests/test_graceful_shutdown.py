@@ -49,7 +49,7 @@ async def test_sigterm_drains_in_flight_and_refuses_new_requests(tmp_path: Path)
         await writer.drain()
         await asyncio.sleep(0.3)
 
-        gateway = stack.procs["gateway"]
+        gateway = stack.process("gateway")
         gateway.send_signal(signal.SIGTERM)
         await asyncio.sleep(0.3)
         async with httpx.AsyncClient(base_url=stack.url, timeout=5) as http:
@@ -72,7 +72,7 @@ async def test_sigterm_drains_in_flight_and_refuses_new_requests(tmp_path: Path)
         described = await client.get_workflow_handle(f"order-{delivery_id}").describe()
         assert described.id == f"order-{delivery_id}"
 
-        worker = stack.procs["worker"]
+        worker = stack.process("worker")
         worker.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(worker.wait, 20)
         log = (tmp_path / "worker.log").read_text(encoding="utf-8")
@@ -86,7 +86,7 @@ async def test_idle_gateway_stops_promptly_on_sigterm(tmp_path: Path) -> None:
     stack = Stack(tmp_path, secret=SECRET, task_queue=f"idle-{uuid.uuid4().hex[:6]}")
     await stack.start()
     try:
-        gateway = stack.procs["gateway"]
+        gateway = stack.process("gateway")
         started = time.monotonic()
         gateway.send_signal(signal.SIGTERM)
         assert await asyncio.to_thread(gateway.wait, 15) == 0

@@ -1,13 +1,8 @@
-"""Loopback helpers: every server a test starts listens on 127.0.0.1 only."""
+"""Loopback helpers: every server a test starts listens on 127.0.0.1 only (the local
+stack's own helpers, webhook_gateway/dev/processes.py)."""
 
 from __future__ import annotations
 
-import socket
+from webhook_gateway.dev.processes import LOOPBACK, free_port
 
-LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+__all__ = ["LOOPBACK", "free_port"]

@@ -2,24 +2,20 @@
 sink, each a child process on 127.0.0.1 with its state under the state directory.
 
 `peer_env` points the worker at them (unless the variables are already set, e.g. to a real
-SMTP server); `start` spawns them; `wait` waits for each to answer; `banner` says where.
+SMTP server); `start` adds them to the local stack and waits for each; `banner` says where.
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 from webhook_gateway.config.settings import Settings
+from webhook_gateway.dev.local_stack import LocalStack
+from webhook_gateway.dev.processes import LOOPBACK, Child, Ready, http_ok
 
-REPO = Path(__file__).resolve().parent.parent
-Spawn = Callable[[list[str], dict[str, str], Path], subprocess.Popen[bytes]]
-LOOPBACK = "127.0.0.1"
+REPO = Path(__file__).resolve().parents[2]  # where `examples` is
 
 
 def peer_env(settings: Settings, env: dict[str, str], *, ui_url: str | None) -> dict[str, str]:
@@ -41,11 +37,26 @@ def _module(name: str, *args: str) -> list[str]:
     return [sys.executable, "-m", f"examples.{name}", "--host", LOOPBACK, *args]
 
 
-def start(
-    settings: Settings, env: dict[str, str], spawn: Spawn
-) -> list[tuple[str, subprocess.Popen[bytes]]]:
+def _smtp_greets(port: int) -> Ready:
+    async def check(child: Child) -> bool:
+        try:
+            reader, writer = await asyncio.open_connection(LOOPBACK, port)
+            greeting = await asyncio.wait_for(reader.readline(), timeout=2)
+            writer.close()
+            await writer.wait_closed()
+        except (OSError, TimeoutError):
+            return False
+        return greeting.startswith(b"220")
+
+    return check
+
+
+async def start(stack: LocalStack, settings: Settings) -> None:
+    """Spawns the peers together, then waits until each answers (HTTP health, or an SMTP
+    greeting); raises if one exits."""
     state = settings.state_dir
-    peer_env = env | {"PYTHONPATH": str(REPO) + (f":{p}" if (p := env.get("PYTHONPATH")) else "")}
+    path = stack.env.get("PYTHONPATH")
+    env = {"PYTHONPATH": str(REPO) + (f":{path}" if path else "")}
     commands = {
         "inventory": _module(
             "inventory", "--port", str(settings.dev_inventory_port), "--state",
@@ -61,48 +72,19 @@ def start(
         "smtp": _module("smtp_sink", "--port", str(settings.dev_smtp_port), "--dir",
                         str(state / "mail")),
     }  # fmt: skip
-    return [(name, spawn(cmd, peer_env, state / f"{name}.log")) for name, cmd in commands.items()]
-
-
-async def wait(
-    settings: Settings, children: list[tuple[str, subprocess.Popen[bytes]]], timeout: float = 30.0
-) -> None:
-    """Until each peer answers (HTTP health, or an SMTP greeting); raises if one exits."""
-    procs = dict(children)
-    http = {
-        "inventory": settings.dev_inventory_port,
-        "crm": settings.dev_crm_port,
-        "subscriber": settings.dev_subscriber_port,
+    ready = {
+        "inventory": _healthz(settings.dev_inventory_port),
+        "crm": _healthz(settings.dev_crm_port),
+        "subscriber": _healthz(settings.dev_subscriber_port),
+        "smtp": _smtp_greets(settings.dev_smtp_port),
     }
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    async with httpx.AsyncClient(trust_env=False) as client:
-        for name, proc in procs.items():
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with code {proc.returncode}; see "
-                        f"{settings.state_dir}/{name}.log (is its port in use?)"
-                    )
-                if await _answers(client, http.get(name), settings.dev_smtp_port):
-                    break
-                if loop.time() > deadline:
-                    raise TimeoutError(f"{name} did not come up within {timeout} s")
-                await asyncio.sleep(0.2)
+    for name, argv in commands.items():
+        stack.spawn(name, argv, ready=ready[name], env=env, hint="is its port in use?")
+    await stack.ready(*commands)
 
 
-async def _answers(client: httpx.AsyncClient, http_port: int | None, smtp_port: int) -> bool:
-    try:
-        if http_port is not None:
-            response = await client.get(f"http://{LOOPBACK}:{http_port}/healthz")
-            return response.status_code == 200
-        reader, writer = await asyncio.open_connection(LOOPBACK, smtp_port)
-        greeting = await asyncio.wait_for(reader.readline(), timeout=2)
-        writer.close()
-        await writer.wait_closed()
-        return greeting.startswith(b"220")
-    except (httpx.TransportError, OSError, TimeoutError):
-        return False
+def _healthz(port: int) -> Ready:
+    return http_ok(f"http://{LOOPBACK}:{port}/healthz")
 
 
 def banner(settings: Settings, env: dict[str, str]) -> str:

@@ -1,7 +1,8 @@
 """`hooktide run`: the whole local stack in one process tree, stopped cleanly by Ctrl-C.
 
-Order of start: Temporal dev server (unless TEMPORAL_ADDRESS names a cluster), worker,
-gateway. Order of stop: the reverse, so no acknowledged request is left half-done.
+Order of start (webhook_gateway/dev/local_stack.py): Temporal dev server (unless
+TEMPORAL_ADDRESS names a cluster), the example's peers, worker and gateway. Order of stop:
+the reverse, so no acknowledged request is left half-done.
 """
 
 from __future__ import annotations
@@ -10,16 +11,13 @@ import asyncio
 import contextlib
 import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
-
-import httpx
 
 from webhook_gateway.cli.routes_table import routes_table
 from webhook_gateway.config.routes import load_config
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.dev import peers as devpeers
+from webhook_gateway.dev.local_stack import LocalStack
+from webhook_gateway.dev.processes import LOOPBACK
 from webhook_gateway.dev.temporal_server import TemporalDevServer
 
 #: Local development values only; any variable already set in the environment wins.
@@ -38,40 +36,6 @@ DEV_ENV = {
 }
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    # A session of its own: Ctrl-C reaches only us, and we stop the children in order.
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def _stop(name: str, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    if proc.poll() is not None:
-        return
-    print(f"  stopping {name} ...", flush=True)
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-async def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(int(timeout * 5)):
-            if proc.poll() is not None:
-                raise RuntimeError(f"process for {url} exited with code {proc.returncode}")
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
 async def run_stack() -> int:
     env = dict(os.environ)
     dev_values = {k: v for k, v in DEV_ENV.items() if not env.get(k)}
@@ -79,43 +43,35 @@ async def run_stack() -> int:
     os.environ.update(dev_values)
     env.setdefault("HOOKTIDE_LOG_FORMAT", "text")  # people read these logs; JSON elsewhere
     settings = Settings()
+    # The worker's readiness is a line it logs at INFO: say the level, wherever it was set.
+    env.setdefault("HOOKTIDE_LOG_LEVEL", settings.log_level)
     config = load_config(settings.config_path)
     state = settings.state_dir
     state.mkdir(parents=True, exist_ok=True)
 
-    server: TemporalDevServer | None = None
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    stack = LocalStack(state, env, say=lambda line: print(line, flush=True))
+    server: TemporalDevServer | None = None
     try:
         if settings.temporal_address is None:
-            with (state / "temporal.log").open("ab") as log:
-                server = TemporalDevServer(
-                    db_file=state / "temporal.db",
-                    port=settings.dev_temporal_port,
-                    ui_port=settings.dev_ui_port,
-                    log=log,
-                )
-                server.start()
-            print(f"Temporal dev server starting on {server.address} ...", flush=True)
-            await server.wait_ready()
-            env["TEMPORAL_ADDRESS"] = server.address
-        env.update(devpeers.peer_env(settings, env, ui_url=server.ui_url if server else None))
-        peers = devpeers.start(settings, env, _spawn)
-        children += peers
-        await devpeers.wait(settings, peers)
-        worker = _spawn([sys.executable, "-m", "worker"], env, state / "worker.log")
-        children.append(("worker", worker))
-        gateway = _spawn(
-            [sys.executable, "-m", "webhook_gateway", "gateway"], env, state / "gateway.log"
-        )
-        children.append(("gateway", gateway))
-        base = f"http://{settings.host}:{settings.port}"
-        await _wait_http(f"{base}/healthz", gateway)
+            print(
+                f"Temporal dev server starting on {LOOPBACK}:{settings.dev_temporal_port} ...",
+                flush=True,
+            )
+            server = await stack.start_temporal(
+                db_file=state / "temporal.db",
+                port=settings.dev_temporal_port,
+                ui_port=settings.dev_ui_port,
+            )
+        ui_url = server.ui_url if server else None
+        stack.env.update(devpeers.peer_env(settings, stack.env, ui_url=ui_url))
+        await devpeers.start(stack, settings)
+        base = await stack.start_hooktide(host=settings.host, port=settings.port)
         _banner(settings, config_path=str(settings.config_path), base=base, server=server)
-        print(devpeers.banner(settings, env), flush=True)
+        print(devpeers.banner(settings, stack.env), flush=True)
         print(routes_table(config, base), flush=True)
         if dev_values:
             print("\nDevelopment values (set these variables yourself to use your own):")
@@ -123,19 +79,14 @@ async def run_stack() -> int:
                 print(f"  {key}={value}")
         print("\nPress Ctrl-C to stop everything.", flush=True)
         while not stop.is_set():
-            for name, proc in children:
-                if proc.poll() is not None:
-                    print(f"{name} exited with code {proc.returncode}; see {state}/{name}.log")
-                    stop.set()
+            for name, code in stack.exited():
+                print(f"{name} exited with code {code}; see {stack.log(name)}")
+                stop.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
     finally:
         print("\nStopping ...", flush=True)
-        for name, proc in reversed(children):
-            _stop(name, proc)
-        if server is not None:
-            print("  stopping Temporal dev server ...", flush=True)
-            server.stop()
+        stack.stop()
         print("Stopped.", flush=True)
     return 0
 
