@@ -4,7 +4,7 @@ Every record keeps the fields passed with `extra=` (route, delivery_id, workflow
 status, latency_ms ...) as top-level JSON keys; the Temporal SDK's workflow and activity
 loggers add `temporal_workflow` / `temporal_activity` the same way, so worker lines carry
 the workflow id too. The current OpenTelemetry trace id, when there is one, is added as
-`trace_id` so that a log line leads to its trace.
+`trace_id` so that a log line leads to its trace. python-json-logger writes the JSON.
 
 `RedactingFilter` sits on the handler, so it sees every record from every logger: known
 secret values become `[REDACTED]` wherever they appear, and so do credential headers
@@ -24,6 +24,8 @@ from typing import IO, Any
 
 from opentelemetry import trace
 from pydantic import BaseModel
+from pythonjsonlogger import json as jsonlogger
+from pythonjsonlogger.core import RESERVED_ATTRS, merge_record_extra
 
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.secrets import SecretSource
@@ -73,14 +75,11 @@ _CREDENTIAL_TEXT: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] =
         _redacted_if_credential,
     ),
 ]
-_RESERVED = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
-    | {"message", "asctime", "taskName"}
-)
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.__dict__.items() if k not in _RESERVED}
+    """The fields passed with `extra=`, as python-json-logger picks them."""
+    return merge_record_extra(record, {}, reserved=RESERVED_ATTRS)
 
 
 class RedactingFilter(logging.Filter):
@@ -123,6 +122,9 @@ class RedactingFilter(logging.Filter):
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self.redact(record.exc_text)
+            # Formatters print the redacted exc_text in its place; python-json-logger would
+            # otherwise render the traceback afresh, secrets and all.
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
         for key, value in _extras(record).items():
@@ -137,23 +139,29 @@ def _trace_ids() -> dict[str, str]:
     return {"trace_id": f"{context.trace_id:032x}", "span_id": f"{context.span_id:016x}"}
 
 
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(jsonlogger.JsonFormatter):
     """`{"ts", "level", "logger", "message", ...extra fields}`, one object per line."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        line |= _extras(record)
-        line |= _trace_ids()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line["exception"] = record.exc_text
-        return json.dumps(line, default=str, ensure_ascii=False)
+    def __init__(self) -> None:
+        super().__init__(
+            ["asctime", "levelname", "name", "message"],
+            rename_fields={
+                "asctime": "ts",
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "exception",
+            },
+            json_ensure_ascii=False,
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data |= _trace_ids()
 
 
 class TextFormatter(logging.Formatter):
