@@ -21,7 +21,6 @@ from webhook_gateway.inbound.body import check_media_type, parse_body, read_body
 from webhook_gateway.inbound.client_ip import ProxyTrust
 from webhook_gateway.inbound.rate_limit import RateLimiter
 from webhook_gateway.inbound.request_log import request_done
-from webhook_gateway.problem import error_response
 from webhook_gateway.verifiers import Responder, SignedRequest, Verified, Verifier
 
 log = logging.getLogger("hooktide.gateway")
@@ -40,29 +39,38 @@ class WebhookEndpoint:
         self.limiter = RateLimiter(route.rate_limit) if route.rate_limit else None
 
     async def handle(self, request: Request) -> Response:
+        """Answers a verified event; a `GatewayError` is recorded here and then answered by
+        the app's one handler for it (problem+json)."""
         started = time.perf_counter()
         delivery_id: str | None = None
         workflow_id: str | None = None
         peer = request.client.host if request.client else None
         client_ip = self.proxies.client_ip(peer, request.headers)
-        reason: str | None = None
+
+        def done(outcome: str, status: int, reason: str | None = None) -> None:
+            request_done(
+                request,
+                self.route,
+                outcome=outcome,
+                status=status,
+                started=started,
+                delivery_id=delivery_id,
+                workflow_id=workflow_id,
+                reason=reason,
+                client_ip=client_ip,
+            )
+
         try:
             signed, verified, media = await self._verified(request, peer, client_ip)
             early = self.responder.respond(signed) if self.responder else None
             if early is not None:
-                response, status = early, "answered-by-verifier"
-            else:
-                event, workflow_id = self._event(request, signed, verified, media)
-                delivery_id = event.delivery_id
-                dispatcher: Dispatcher = request.app.state.dispatcher
-                outcome = await dispatcher.dispatch(self.route, event, workflow_id)
-                response = self._answer(request, outcome)
-                duplicate = isinstance(outcome, Ack) and outcome.duplicate
-                status = "duplicate" if duplicate else "accepted"
+                done("answered-by-verifier", early.status_code)
+                return early
+            event, workflow_id = self._event(request, signed, verified, media)
+            delivery_id = event.delivery_id
+            dispatcher: Dispatcher = request.app.state.dispatcher
+            sent = await dispatcher.dispatch(self.route, event, workflow_id)
         except GatewayError as exc:
-            response = error_response(exc, instance=request.url.path)
-            status = exc.slug
-            reason = exc.reason if isinstance(exc, VerificationFailed) else None
             if isinstance(exc, VerificationFailed | Forbidden | TooManyRequests):
                 log.warning(
                     "route=%s rejected reason=%s client_ip=%s",
@@ -71,16 +79,12 @@ class WebhookEndpoint:
                     client_ip,
                     extra={"route": self.route.name, "reason": exc.slug, "client_ip": client_ip},
                 )
-        request_done(
-            request,
-            self.route,
-            outcome=status,
-            status=response.status_code,
-            started=started,
-            delivery_id=delivery_id,
-            workflow_id=workflow_id,
-            reason=reason,
-            client_ip=client_ip,
+            done(exc.slug, exc.status, exc.reason if isinstance(exc, VerificationFailed) else None)
+            raise
+        response = self._answer(request, sent)
+        done(
+            "duplicate" if isinstance(sent, Ack) and sent.duplicate else "accepted",
+            response.status_code,
         )
         return response
 

@@ -22,12 +22,10 @@ from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts.events import WebhookReply
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import (
-    GatewayError,
     RequestRejected,
     WorkflowNotFound,
 )
 from webhook_gateway.operator.auth import authorize
-from webhook_gateway.problem import error_response
 
 
 class DeliveryNotFound(RequestRejected):
@@ -37,12 +35,8 @@ class DeliveryNotFound(RequestRejected):
 
 
 async def delivery(request: Request) -> Response:
-    try:
-        authorize(request)
-        body = await _delivery(request)
-    except GatewayError as exc:
-        return error_response(exc, instance=request.url.path)
-    return JSONResponse(body)
+    authorize(request)
+    return JSONResponse(await _delivery(request))
 
 
 def _candidates(

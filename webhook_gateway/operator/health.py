@@ -11,8 +11,6 @@ from temporalio.client import Client
 
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
-from webhook_gateway.errors import GatewayError
-from webhook_gateway.problem import error_response
 
 READY_TIMEOUT = 2.0
 
@@ -24,12 +22,9 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     client: Client = request.app.state.dispatcher.client
     settings: Settings = request.app.state.settings
-    try:
-        with temporal_errors(retry_after=settings.retry_after_seconds):
-            await asyncio.wait_for(
-                client.service_client.check_health(timeout=timedelta(seconds=READY_TIMEOUT)),
-                timeout=READY_TIMEOUT + 0.5,
-            )
-    except GatewayError as exc:
-        return error_response(exc, instance=request.url.path)
+    with temporal_errors(retry_after=settings.retry_after_seconds):
+        await asyncio.wait_for(
+            client.service_client.check_health(timeout=timedelta(seconds=READY_TIMEOUT)),
+            timeout=READY_TIMEOUT + 0.5,
+        )
     return JSONResponse({"status": "ready", "temporal": settings.target})

@@ -6,7 +6,7 @@
 `delivery_id` is the delivery's workflow id (`webhook-<webhook-id>-<subscription>`, as
 `emit_event` returns and `hooktide deliveries list --outbound` shows), or the webhook-id
 with `?subscription=NAME`. A redrive is the same plan-and-execute step as
-`hooktide deliveries redrive --outbound` (`cli_deliveries.plan` / `execute`).
+`hooktide deliveries redrive --outbound` (`lookup.plan` / `execute`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.outbound import AttemptOutcome, delivery_workflow_id
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
-from webhook_gateway.errors import GatewayError, RequestRejected
-from webhook_gateway.operator import lookup as cli_deliveries
+from webhook_gateway.errors import RequestRejected
+from webhook_gateway.operator import lookup
 from webhook_gateway.operator.auth import authorize
 from webhook_gateway.operator.deliveries import DeliveryNotFound
-from webhook_gateway.problem import error_response
 
 QUERY_TIMEOUT = 2.0
 #: A run's outcome as HooktideStatus names it, for runs that predate the search attributes.
@@ -46,34 +45,27 @@ class NotRedrivable(RequestRejected):
 
 
 async def status(request: Request) -> Response:
-    try:
-        authorize(request)
-        handle, desc = await _find(request)
-        body = await _status(request, handle, desc)
-    except GatewayError as exc:
-        return error_response(exc, instance=request.url.path)
-    return JSONResponse(body)
+    authorize(request)
+    handle, desc = await _find(request)
+    return JSONResponse(await _status(request, handle, desc))
 
 
 async def redrive(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     client: Client = request.app.state.dispatcher.client
-    try:
-        authorize(request)
-        _, desc = await _find(request)
-        with temporal_errors(retry_after=settings.retry_after_seconds):
-            steps = await cli_deliveries.plan(client, [desc])
-            if not steps:
-                raise NotRedrivable(
-                    f"Delivery '{desc.id}' is {cli_deliveries.status_name(desc.status)} and "
-                    "did not give up; only deliveries that failed are redriven."
-                )
-            try:
-                started = await cli_deliveries.execute(client, steps[0])
-            except WorkflowAlreadyStartedError as exc:
-                raise NotRedrivable(f"Delivery '{desc.id}' is being redriven already.") from exc
-    except GatewayError as exc:
-        return error_response(exc, instance=request.url.path)
+    authorize(request)
+    _, desc = await _find(request)
+    with temporal_errors(retry_after=settings.retry_after_seconds):
+        steps = await lookup.plan(client, [desc])
+        if not steps:
+            raise NotRedrivable(
+                f"Delivery '{desc.id}' is {lookup.status_name(desc.status)} and "
+                "did not give up; only deliveries that failed are redriven."
+            )
+        try:
+            started = await lookup.execute(client, steps[0])
+        except WorkflowAlreadyStartedError as exc:
+            raise NotRedrivable(f"Delivery '{desc.id}' is being redriven already.") from exc
     return JSONResponse(
         {
             "delivery_id": desc.id,
@@ -100,7 +92,7 @@ async def _find(request: Request) -> tuple[WorkflowHandle[Any, Any], WorkflowExe
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
             desc = None
-    if desc is None or desc.workflow_type != cli_deliveries.OUTBOUND_WORKFLOW:
+    if desc is None or desc.workflow_type != lookup.OUTBOUND_WORKFLOW:
         raise DeliveryNotFound(
             f"No outbound delivery '{workflow_id}'; give its workflow id, or the webhook-id "
             "with ?subscription=."
@@ -122,10 +114,10 @@ async def _status(
         "subscription": found.get(sa.ENDPOINT),
         "event_type": found.get(sa.EVENT_TYPE),
         "status": found.get(sa.STATUS),
-        "execution_status": cli_deliveries.status_name(desc.status),
+        "execution_status": lookup.status_name(desc.status),
         "started_at": desc.start_time.isoformat(),
         "closed_at": desc.close_time.isoformat() if desc.close_time else None,
-        "redrive_of": (await desc.memo()).get(cli_deliveries.REDRIVE_MEMO),
+        "redrive_of": (await desc.memo()).get(lookup.REDRIVE_MEMO),
     }
     log: list[AttemptOutcome] | None = None
     with temporal_errors(retry_after=settings.retry_after_seconds):
