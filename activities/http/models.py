@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
 
+from webhook_gateway.contracts.outbound import WebUrl
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 METHODS = frozenset({"GET", "HEAD", "OPTIONS", *UNSAFE_METHODS})
 STATUS_RANGE = re.compile(r"^([1-5])xx$|^(\d{3})-(\d{3})$|^(\d{3})$")
@@ -87,7 +89,7 @@ class HttpRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     method: str = "GET"
-    url: str
+    url: WebUrl
     headers: dict[str, str] = Field(default_factory=dict)
     query: dict[str, str | list[str]] = Field(default_factory=dict)
     body: Body | None = None
@@ -108,13 +110,6 @@ class HttpRequest(BaseModel):
         if method not in METHODS:
             raise ValueError(f"must be one of {sorted(METHODS)}")
         return method
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
 
     @field_validator("expected_status")
     @classmethod

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from webhook_gateway.config.id_rule import IdRule
 from webhook_gateway.contracts.highfreq import PAYLOAD_BUDGET
+
+
+def _compiles(value: str) -> str:
+    IdRule(jmespath=value)
+    return value
+
+
+#: A JMESPath over the JSON body, compiled when the route file is read.
+JmesPathKey = Annotated[str, AfterValidator(_compiles)]
 
 
 class GroupCommitConfig(BaseModel):
@@ -42,17 +53,11 @@ class BatchConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: str = Field(description="JMESPath over the JSON body; events with one key share batches")
+    key: JmesPathKey = Field(description="JMESPath over the JSON body; one key shares batches")
     max_size: int = Field(default=100, ge=1, le=100_000)
     max_wait_seconds: float = Field(default=5.0, gt=0, le=30 * 86_400)
     max_bytes: int = Field(default=PAYLOAD_BUDGET, ge=1024, le=1_500_000)
     idle_seconds: float = Field(default=60.0, gt=0, le=30 * 86_400)
-
-    @field_validator("key")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        IdRule(jmespath=value)
-        return value
 
 
 class DebounceConfig(BaseModel):
@@ -62,13 +67,7 @@ class DebounceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    key: str
+    key: JmesPathKey
     period_seconds: float = Field(gt=0, le=30 * 86_400)
     max_wait_seconds: float | None = Field(default=None, gt=0, le=30 * 86_400)
     idle_seconds: float = Field(default=60.0, gt=0, le=30 * 86_400)
-
-    @field_validator("key")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        IdRule(jmespath=value)
-        return value

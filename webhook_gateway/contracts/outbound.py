@@ -23,24 +23,27 @@ from webhook_gateway.contracts.secrets import SecretSource
 EVENT_PATTERN = re.compile(r"^(\*|[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.\*)?)$")
 
 
+def _web_url(value: str) -> str:
+    if not value.lower().startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+#: An http:// or https:// URL (checked further, at call time, by the SSRF guard).
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+
+
 class Subscription(BaseModel):
     """One receiver of outbound webhooks: which events, where, signed with which secret."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    url: str
+    url: WebUrl
     events: list[str] = Field(min_length=1)
     secret: SecretSource
     enabled: bool = True
     timeout_seconds: float = Field(default=15.0, gt=0, le=30)
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
 
     @field_validator("events")
     @classmethod

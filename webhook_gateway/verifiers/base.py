@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Annotated, ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
@@ -26,6 +28,10 @@ class SignedRequest:
     body: bytes
     client_ip: str | None = None
     path_params: dict[str, str] = field(default_factory=dict)
+
+
+#: Seconds a signed timestamp may be off, both ways (`tolerance_seconds`, default 300).
+Tolerance = Annotated[int, Field(ge=1, le=86_400)]
 
 
 @dataclass(frozen=True)
@@ -78,3 +84,18 @@ class Responder(Protocol):
     (Slack's `url_verification` challenge). Returns None for every other request."""
 
     def respond(self, request: SignedRequest) -> Response | None: ...
+
+
+class TimestampedHmac:
+    """Shared state of HMAC verifiers whose scheme signs a timestamp (Stripe, Slack)."""
+
+    def __init__(
+        self,
+        keys: list[bytes],
+        *,
+        tolerance_seconds: int = 300,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._keys = keys
+        self._tolerance = tolerance_seconds
+        self._clock = clock

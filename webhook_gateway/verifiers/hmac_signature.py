@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from webhook_gateway.config.id_rule import IdPart
 from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
+from webhook_gateway.verifiers.base import SignedRequest, Tolerance, Verified, VerifierSettings
 
 HEADER_NAME = r"^[A-Za-z0-9-]+$"
 PLACEHOLDER = re.compile(r"{[^{}]*}")
@@ -40,7 +40,7 @@ class HmacConfig(VerifierSettings):
     prefix: str = ""
     timestamp_header: str | None = Field(default=None, pattern=HEADER_NAME)
     signed_content: str = "{body}"
-    tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+    tolerance_seconds: Tolerance = 300
 
     @model_validator(mode="after")
     def _template(self) -> HmacConfig:

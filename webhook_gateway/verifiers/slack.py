@@ -8,17 +8,20 @@ its `challenge` back; `respond()` answers it (200) so that no workflow is starte
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import ClassVar, Literal
 
-from pydantic import Field
 from starlette.responses import JSONResponse, Response
 
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
+from webhook_gateway.verifiers.base import (
+    SignedRequest,
+    TimestampedHmac,
+    Tolerance,
+    Verified,
+    VerifierSettings,
+)
 
 SIGNATURE = "X-Slack-Signature"
 TIMESTAMP = "X-Slack-Request-Timestamp"
@@ -31,7 +34,7 @@ class SlackConfig(VerifierSettings):
 
     type: Literal["slack"]
     secret: SecretSources
-    tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+    tolerance_seconds: Tolerance = 300
 
     def build(self, route: str) -> SlackVerifier:
         keys = self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES)
@@ -41,19 +44,8 @@ class SlackConfig(VerifierSettings):
         return IdRule(jmespath="event_id")
 
 
-class SlackVerifier:
+class SlackVerifier(TimestampedHmac):
     secret_headers: frozenset[str] = frozenset({"x-slack-signature"})
-
-    def __init__(
-        self,
-        keys: list[bytes],
-        *,
-        tolerance_seconds: int = 300,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._keys = keys
-        self._tolerance = tolerance_seconds
-        self._clock = clock
 
     def verify(self, request: SignedRequest) -> Verified:
         value = checks.header(request, SIGNATURE)

@@ -23,7 +23,6 @@ from typing import ClassVar, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import Field
 
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.errors import ConfigError
@@ -31,7 +30,7 @@ from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.contracts.signing import secret_key
 from webhook_gateway.errors import VerificationFailed
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
+from webhook_gateway.verifiers.base import SignedRequest, Tolerance, Verified, VerifierSettings
 
 PUBLIC_KEY_PREFIX = "whpk_"
 MAX_SIGNATURES = 32
@@ -51,7 +50,7 @@ class StandardWebhooksConfig(_StandardSettings):
     type: Literal["standard_webhooks"]
     secret: SecretSources
     public_key: SecretSources | None = None
-    tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+    tolerance_seconds: Tolerance = 300
 
     def build(self, route: str) -> StandardWebhooksVerifier:
         keys = [secret_key(s, route=route) for s in self.secret.secrets(route)]
@@ -66,7 +65,7 @@ class StandardWebhooksConfig(_StandardSettings):
 class StandardWebhooksV1aConfig(_StandardSettings):
     type: Literal["standard_webhooks_v1a"]
     public_key: SecretSources
-    tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+    tolerance_seconds: Tolerance = 300
 
     def build(self, route: str) -> StandardWebhooksVerifier:
         public = [decode_public_key(k, route=route) for k in self.public_key.resolve(route)]

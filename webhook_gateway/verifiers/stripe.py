@@ -7,16 +7,18 @@ Unlike Stripe's own library we also refuse timestamps from the future.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import ClassVar, Literal
-
-from pydantic import Field
 
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
-from webhook_gateway.verifiers.base import SignedRequest, Verified, VerifierSettings
+from webhook_gateway.verifiers.base import (
+    SignedRequest,
+    TimestampedHmac,
+    Tolerance,
+    Verified,
+    VerifierSettings,
+)
 
 HEADER = "Stripe-Signature"
 MAX_ENTRIES = 32
@@ -27,7 +29,7 @@ class StripeConfig(VerifierSettings):
 
     type: Literal["stripe"]
     secret: SecretSources
-    tolerance_seconds: int = Field(default=300, ge=1, le=86_400)
+    tolerance_seconds: Tolerance = 300
 
     def build(self, route: str) -> StripeVerifier:
         keys = self.secret.keys(route, minimum=checks.MIN_HMAC_KEY_BYTES)
@@ -37,19 +39,8 @@ class StripeConfig(VerifierSettings):
         return IdRule(jmespath="id")
 
 
-class StripeVerifier:
+class StripeVerifier(TimestampedHmac):
     secret_headers: frozenset[str] = frozenset({"stripe-signature"})
-
-    def __init__(
-        self,
-        keys: list[bytes],
-        *,
-        tolerance_seconds: int = 300,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._keys = keys
-        self._tolerance = tolerance_seconds
-        self._clock = clock
 
     def verify(self, request: SignedRequest) -> Verified:
         stamps, signatures = _parse(checks.header(request, HEADER))
