@@ -9,8 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import WorkflowExecution
 
 from webhook_gateway.cli import common
 from webhook_gateway.cli.common import CommandFailed
@@ -77,22 +76,7 @@ def _list(args: argparse.Namespace) -> int:
 
 def _candidates(config: HooktideConfig, delivery_id: str, route: str | None) -> list[str]:
     routes = [common.route(config, route)] if route else config.routes
-    ids = [
-        r.workflow_id_rule.prefix + delivery_id for r in routes if not r.workflow_id_rule.sources()
-    ]
-    return list(dict.fromkeys(ids))
-
-
-async def _describe(client: Client, workflow_ids: Sequence[str]) -> list[Any]:
-    """The latest run of each workflow id that exists."""
-    found = []
-    for workflow_id in workflow_ids:
-        try:
-            found.append(await client.get_workflow_handle(workflow_id).describe())
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
-    return found
+    return [workflow_id for _, workflow_id in lookup.candidates(routes, delivery_id)]
 
 
 def _show(args: argparse.Namespace) -> int:
@@ -103,7 +87,7 @@ def _show(args: argparse.Namespace) -> int:
     async def show() -> dict[str, Any] | None:
         client = await common.client(settings)
         with temporal_errors(retry_after=settings.retry_after_seconds):
-            found = await _describe(client, ids)
+            found = await lookup.describe_existing(client, ids)
             if not found:
                 return None
             desc = found[0]
@@ -159,8 +143,9 @@ def _redrive(args: argparse.Namespace) -> int:
     async def redrive() -> int:
         client = await common.client(settings)
         with temporal_errors(retry_after=settings.retry_after_seconds):
+            candidates: list[WorkflowExecution]
             if by_id:
-                candidates = await _describe(client, explicit)
+                candidates = [*await lookup.describe_existing(client, explicit)]
             else:
                 candidates = [e async for e in client.list_workflows(query, limit=args.limit)]
             steps: list[Step] = []

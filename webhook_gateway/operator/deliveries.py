@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from temporalio.client import (
     Client,
-    WorkflowExecutionDescription,
     WorkflowFailureError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -23,8 +22,8 @@ from webhook_gateway.contracts.events import WebhookReply
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import (
     RequestRejected,
-    WorkflowNotFound,
 )
+from webhook_gateway.operator import lookup
 from webhook_gateway.operator.auth import authorize
 
 
@@ -39,22 +38,17 @@ async def delivery(request: Request) -> Response:
     return JSONResponse(await _delivery(request))
 
 
-def _candidates(
-    config: HooktideConfig, delivery_id: str, request: Request
-) -> list[tuple[Route, str]]:
-    """Which workflow ids this delivery may have: given, or derived from the delivery id."""
+def _candidates(config: HooktideConfig, delivery_id: str, request: Request) -> dict[str, Route]:
+    """Which workflow ids this delivery may have (given, or derived from the delivery id),
+    with the route of each."""
     name = request.query_params.get("route")
     routes = [r for r in config.routes if name is None or r.name == name]
     if name is not None and not routes:
         raise DeliveryNotFound(f"No route named '{name}'.")
     given = request.query_params.get("workflow_id")
     if given:
-        return [(routes[0], given)] if routes else []
-    return [
-        (r, r.workflow_id_rule.prefix + delivery_id)
-        for r in routes
-        if not r.workflow_id_rule.sources()
-    ]
+        return {given: routes[0]} if routes else {}
+    return {wid: route for route, wid in lookup.candidates(routes, delivery_id)}
 
 
 async def _delivery(request: Request) -> dict[str, Any]:
@@ -62,27 +56,29 @@ async def _delivery(request: Request) -> dict[str, Any]:
     client: Client = request.app.state.dispatcher.client
     delivery_id = request.path_params["delivery_id"]
     rpc = timedelta(seconds=settings.temporal_rpc_timeout)
-    for route, workflow_id in _candidates(request.app.state.config, delivery_id, request):
-        handle = client.get_workflow_handle(workflow_id)
-        try:
-            with temporal_errors(
-                retry_after=settings.retry_after_seconds,
-                workflow_id=workflow_id,
-                missing_is_404=True,
-            ):
-                desc: WorkflowExecutionDescription = await handle.describe(rpc_timeout=rpc)
-        except WorkflowNotFound:
-            continue  # the next candidate; none at all is the 404 below
-        answer: dict[str, Any] = {
-            "delivery_id": delivery_id,
-            "route": route.name,
-            "workflow_id": workflow_id,
-            "run_id": desc.run_id,
-            "workflow_type": desc.workflow_type,
-            "status": desc.status.name if desc.status else None,
-            "started_at": desc.start_time.isoformat(),
-            "closed_at": desc.close_time.isoformat() if desc.close_time else None,
-        }
+    routes = _candidates(request.app.state.config, delivery_id, request)
+    with temporal_errors(retry_after=settings.retry_after_seconds):
+        found = await lookup.describe_existing(client, routes, first=True, rpc_timeout=rpc)
+    if not found:
+        raise DeliveryNotFound(
+            f"No workflow found for delivery '{delivery_id}'; "
+            "name the route (?route=) or the workflow (?workflow_id=) if it is not derived "
+            "from it."
+        )
+    desc = found[0]
+    route, workflow_id = routes[desc.id], desc.id
+    handle = client.get_workflow_handle(workflow_id)
+    answer: dict[str, Any] = {
+        "delivery_id": delivery_id,
+        "route": route.name,
+        "workflow_id": workflow_id,
+        "run_id": desc.run_id,
+        "workflow_type": desc.workflow_type,
+        "status": desc.status.name if desc.status else None,
+        "started_at": desc.start_time.isoformat(),
+        "closed_at": desc.close_time.isoformat() if desc.close_time else None,
+    }
+    with temporal_errors(retry_after=settings.retry_after_seconds, workflow_id=workflow_id):
         if desc.status == Status.COMPLETED:
             answer["result"] = await handle.result(rpc_timeout=rpc)
         elif desc.status == Status.FAILED:
@@ -90,13 +86,9 @@ async def _delivery(request: Request) -> dict[str, Any]:
                 await handle.result(rpc_timeout=rpc)
             except WorkflowFailureError as exc:
                 answer["failure"] = str(exc.cause)
-        if route.mode == "update":
-            answer["reply"] = await _update_reply(client, workflow_id, delivery_id)
-        return answer
-    raise DeliveryNotFound(
-        f"No workflow found for delivery '{delivery_id}'; "
-        "name the route (?route=) or the workflow (?workflow_id=) if it is not derived from it."
-    )
+    if route.mode == "update":
+        answer["reply"] = await _update_reply(client, workflow_id, delivery_id)
+    return answer
 
 
 async def _update_reply(client: Client, workflow_id: str, delivery_id: str) -> Any:

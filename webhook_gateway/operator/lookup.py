@@ -28,14 +28,16 @@ from typing import Any
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
 from temporalio.client import WorkflowExecution as Execution
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from webhook_gateway.config.routes import HooktideConfig, Route
 from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.errors import ConfigError
+from webhook_gateway.dispatch.temporal_errors import workflow_missing
 
 OUTBOUND_WORKFLOW = "WebhookDeliveryWorkflow"
 REDRIVE_MEMO = "hooktide_redrive_of"
@@ -114,6 +116,39 @@ class Filter:
         if self.until:
             parts.append(f"StartTime <= {_quoted(self.until.isoformat())}")
         return " AND ".join(parts)
+
+
+def candidates(routes: Iterable[Route], delivery_id: str) -> list[tuple[Route, str]]:
+    """The workflows a delivery may have started: one per route whose workflow id is derived
+    from the delivery id (a route that reads it from the request must be asked by id)."""
+    found: dict[str, tuple[Route, str]] = {}
+    for route in routes:
+        rule = route.workflow_id_rule
+        if not rule.sources():
+            found.setdefault(rule.prefix + delivery_id, (route, rule.prefix + delivery_id))
+    return list(found.values())
+
+
+async def describe_existing(
+    client: Client,
+    workflow_ids: Iterable[str],
+    *,
+    first: bool = False,
+    rpc_timeout: timedelta | None = None,
+) -> list[WorkflowExecutionDescription]:
+    """The latest run of each workflow id that exists (only the first found, with `first`);
+    a missing workflow is skipped (an answer, not an error), every other failure raised."""
+    found: list[WorkflowExecutionDescription] = []
+    for workflow_id in workflow_ids:
+        if first and found:
+            break
+        try:
+            handle = client.get_workflow_handle(workflow_id)
+            found.append(await handle.describe(rpc_timeout=rpc_timeout))
+        except RPCError as exc:
+            if not workflow_missing(exc):
+                raise
+    return found
 
 
 def status_name(status: WorkflowExecutionStatus | None) -> str:
