@@ -93,7 +93,8 @@ def test_reserved_paths_are_refused() -> None:
 
 
 def test_every_operator_endpoint_reserves_its_prefix() -> None:
-    app = create_app(Settings(), config=parse_config({"routes": {}}))
+    settings = Settings(HOOKTIDE_APPROVAL_SECRET="approval-secret-for-the-example")
+    app = create_app(settings, config=parse_config({"routes": {}}))
     mounted = {r.path for r in app.routes if isinstance(r, Route)}
 
     assert mounted == {p.path for p in OPERATOR_PATHS}

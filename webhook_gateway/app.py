@@ -58,8 +58,11 @@ def create_app(
         "outbound-status": outbound_api.status,
         "outbound-redrive": outbound_api.redrive,
     }
+    example = settings.approval_secret is not None
     routes: list[BaseRoute] = [
-        Route(p.path, endpoints[p.name], methods=list(p.methods)) for p in OPERATOR_PATHS
+        Route(p.path, endpoints[p.name], methods=list(p.methods))
+        for p in OPERATOR_PATHS
+        if example or not p.example
     ]
     proxies = ProxyTrust.from_setting(settings.trusted_proxies, header=settings.forwarded_header)
     for route in config.routes:

@@ -1,5 +1,6 @@
-"""The gateway's own endpoints, in one list: the app mounts them from it, and the route file
-may not declare a webhook under any of their first path segments."""
+"""The gateway's own endpoints, in one list: the app mounts them from it (the example's only
+when the example is configured), and the route file may not declare a webhook under any of
+their first path segments, mounted or not."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ class OperatorPath:
     name: str
     path: str
     methods: tuple[str, ...] = ("GET",)
+    #: Mounted only when the order example is configured (HOOKTIDE_APPROVAL_SECRET).
+    example: bool = False
 
 
 OPERATOR_PATHS = (
@@ -19,7 +22,7 @@ OPERATOR_PATHS = (
     OperatorPath("delivery", "/deliveries/{delivery_id}"),
     OperatorPath("openapi", "/openapi.json"),
     OperatorPath("metrics", "/metrics"),
-    OperatorPath("approval", "/approvals/{token}", ("GET", "POST")),
+    OperatorPath("approval", "/approvals/{token}", ("GET", "POST"), example=True),
     OperatorPath("outbound-status", "/outbound/{delivery_id}"),
     OperatorPath("outbound-redrive", "/outbound/{delivery_id}/redrive", ("POST",)),
 )

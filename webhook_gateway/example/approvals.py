@@ -74,8 +74,7 @@ async def approval_page(request: Request) -> Response:
 
 def _token(request: Request) -> ApprovalToken:
     settings: Settings = request.app.state.settings
-    if settings.approval_secret is None:
-        raise _PageError(503, "Approvals are off", "HOOKTIDE_APPROVAL_SECRET is not set.")
+    assert settings.approval_secret is not None  # mounted only with it (app.py)
     try:
         return read_token(settings.approval_secret.get_secret_value(), request.path_params["token"])
     except ApprovalTokenError as exc:
