@@ -1,16 +1,27 @@
 """Process settings, from the environment (and an optional `.env`): one class for gateway,
-worker and CLI alike, so every deployment is configured by the same variables."""
+worker and CLI alike, so every deployment is configured by the same variables.
+
+HOOKTIDE_ENV_FILE names that dotenv file (default `.env`, in the working directory); set to
+the empty string, no file is read. The test suite sets it empty, for itself and every process
+it starts, so that a developer's `.env` never changes a test's result."""
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_TASK_QUEUE = "hooktide"
+ENV_FILE = "HOOKTIDE_ENV_FILE"
 
 
 class Settings(BaseSettings):
@@ -149,6 +160,21 @@ class Settings(BaseSettings):
     otel_service_name: str | None = Field(
         default=None, validation_alias=AliasChoices("OTEL_SERVICE_NAME")
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The usual sources; the dotenv file is the one HOOKTIDE_ENV_FILE names, if set."""
+        env_file = os.environ.get(ENV_FILE)
+        if env_file is not None:
+            dotenv_settings = DotEnvSettingsSource(settings_cls, env_file=env_file or None)
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     @property
     def target(self) -> str:
