@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench faults clean lock
+.PHONY: run test test-fast lint bench faults clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# pytest exits 5 when it collects nothing: make fails then too, as on any other failure.
 test: lint
 	$(BIN)/python -m pytest
+
+# The same without the scenarios marked slow (whole stacks, fault injection, hostile input).
+test-fast: lint
+	$(BIN)/python -m pytest -m "not slow"
 
 # Sequential ack latency, then throughput against the ceilings (needs wrk: installed here).
 bench: $(STAMP)

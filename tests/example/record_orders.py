@@ -14,7 +14,8 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowFailureError
 
-from tests.example.support import APPROVAL_SECRET, eventually, large_order, order_env, peers
+from tests.example.support import APPROVAL_SECRET, large_order, order_env, peers
+from tests.support.polling import eventually
 from webhook_gateway.contracts.approval_tokens import read_token
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.order import ApprovalDecision

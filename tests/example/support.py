@@ -3,11 +3,9 @@ CRM services (uvicorn), the SMTP sink (aiosmtpd) and the webhook subscriber."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -116,20 +114,6 @@ def small_order(order_id: str) -> dict[str, Any]:
         "customer": {"id": f"cus-{order_id}", "email": "ada@example.com", "name": "Ada"},
         "lines": [{"sku": "BOOK", "quantity": 2, "unit_price": "21.00"}],
     }
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T] | T], ok: Callable[[T], bool], timeout: float = 30.0
-) -> T:
-    """Poll `probe` (in real time) until `ok(value)`; returns the last value either way."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if asyncio.iscoroutine(value) or isinstance(value, Awaitable):
-            value = await value
-        if ok(value) or time.monotonic() > deadline:  # type: ignore[arg-type]
-            return value  # type: ignore[return-value]
-        await asyncio.sleep(0.1)
 
 
 async def register_search_attributes(client: Any) -> None:

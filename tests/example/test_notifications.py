@@ -17,13 +17,13 @@ from activities.outbound import DeliveryInput, DeliveryTarget
 from tests.example.conftest import Peers
 from tests.example.support import (
     SUBSCRIBER_SECRET,
-    eventually,
     register_search_attributes,
     small_order,
     subscriber_service,
 )
 from tests.support.gateway import serve
 from tests.support.peer import Peer, Reply
+from tests.support.polling import eventually
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.secrets import SecretSource
 from worker import build_worker

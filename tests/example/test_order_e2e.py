@@ -15,12 +15,12 @@ import pytest
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from tests.example.conftest import Peers
-from tests.example.support import APPROVAL_SECRET, eventually, large_order, small_order
-from tests.support.gateway import serve
+from tests.example.support import APPROVAL_SECRET, large_order, small_order
+from tests.support.gateway import serve_gateway
+from tests.support.polling import eventually
+from tests.support.routes import orders_route
 from tests.support.signing import signed
-from webhook_gateway.app import create_app
 from webhook_gateway.config.routes import parse_config
-from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts.approval_tokens import make_token, read_token
 from webhook_gateway.contracts.order import ApprovalDecision, OrderResult
 from worker import build_worker
@@ -34,26 +34,10 @@ async def gateway(
     """The gateway with the orders route, serving approval links it tells the worker about,
     and a worker built once the environment names the example's peers and the gateway."""
     task_queue = f"order-e2e-{uuid.uuid4().hex[:8]}"
-    config = parse_config(
-        {
-            "routes": {
-                "orders": {
-                    "path": "/webhooks/orders",
-                    "workflow": "OrderWorkflow",
-                    "task_queue": task_queue,
-                    "delivery_id": {"header": "webhook-id"},
-                    "workflow_id": {"prefix": "order-"},
-                    "verifier": {
-                        "type": "standard_webhooks",
-                        "secret": {"env": "TEST_ORDERS_SECRET"},
-                    },
-                }
-            }
-        }
-    )
-    app = create_app(Settings(), config=config, client=client)
-    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
-        monkeypatch.setenv("HOOKTIDE_PUBLIC_URL", url)
+    orders = orders_route(task_queue, "order-", delivery_id={"header": "webhook-id"})
+    config = parse_config({"routes": {"orders": orders}})
+    async with serve_gateway(config, client=client, timeout=30) as http:
+        monkeypatch.setenv("HOOKTIDE_PUBLIC_URL", http.url)
         async with build_worker(client, task_queue):
             yield http
 

@@ -13,7 +13,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from tests.example.conftest import Peers
-from tests.example.support import APPROVAL_SECRET, eventually, large_order, small_order
+from tests.example.support import APPROVAL_SECRET, large_order, small_order
+from tests.support.polling import eventually
 from webhook_gateway.contracts.approval_tokens import read_token
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.order import ApprovalDecision, OrderResult, OrderStatus

@@ -5,4 +5,7 @@ from __future__ import annotations
 
 from webhook_gateway.dev.processes import LOOPBACK, free_port
 
-__all__ = ["LOOPBACK", "free_port"]
+__all__ = ["LOOPBACK", "LOOPBACK_ONLY", "free_port"]
+
+#: HOOKTIDE_OUTBOUND_ALLOW for tests whose outbound calls go to a peer on loopback.
+LOOPBACK_ONLY = "127.0.0.0/8,::1/128"

@@ -31,6 +31,8 @@ from tests.example.record_orders import record_orders
 from tests.support.gateway import serve
 from tests.support.net import free_port
 from tests.support.peer import Peer, Reply
+from tests.support.polling import eventually
+from tests.support.repo import HISTORIES
 from tests.support.signing import ORDERS_SECRET, order_payload
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import (
@@ -49,7 +51,6 @@ from workflows.highfreq.debounce import DebounceCollectorWorkflow
 from workflows.highfreq.inbox import InboxWorkflow
 from workflows.outbound.delivery import SEARCHABLE_PATCH, WebhookDeliveryWorkflow
 
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 OUTBOUND_HISTORY = "webhook_delivery_" + SEARCHABLE_PATCH.replace("-", "_")
 
 
@@ -105,11 +106,10 @@ async def record_highfreq(client: Client, queue: str) -> None:
         "events", InboxBatch(workflow="NoSuchWorkflow", task_queue=f"{queue}-none", items=items[6:])
     )
     first_run = handle.first_execution_run_id or handle.result_run_id
-    for _ in range(300):
-        status = await client.get_workflow_handle(wid).query(InboxWorkflow.status)
-        if status.backlog == 0 and status.started == 12:
-            break
-        await asyncio.sleep(0.1)
+    await eventually(
+        lambda: client.get_workflow_handle(wid).query(InboxWorkflow.status),
+        lambda status: status.backlog == 0 and status.started == 12,
+    )
     await save("inbox_continued_as_new", wid, first_run)
     await client.get_workflow_handle(wid).terminate("recorded")
 

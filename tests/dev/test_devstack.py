@@ -1,0 +1,55 @@
+"""`hooktide run` (what `make run` starts): the whole stack up, serving, and stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.hooktide import HOOKTIDE, clean_env, hooktide_run
+from tests.support.net import free_port
+from tests.support.repo import REPO
+from tests.support.signing import order_payload
+from webhook_gateway.dev.stack import DEV_ENV
+
+#: `hooktide run`: the whole local stack, started and stopped.
+pytestmark = pytest.mark.slow
+
+
+def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    env = clean_env(
+        HOOKTIDE_PORT=str(port),
+        HOOKTIDE_DEV_TEMPORAL_PORT=str(temporal_port),
+        HOOKTIDE_DEV_UI_PORT=str(ui_port),
+        HOOKTIDE_STATE_DIR=str(tmp_path / "state"),
+    )
+    with hooktide_run(env) as stack:
+        assert f"http://127.0.0.1:{port}/webhooks/orders" in stack.banner
+        assert f"web ui       http://127.0.0.1:{ui_port}" in stack.banner
+        assert DEV_ENV["HOOKTIDE_ORDERS_SECRET"] in stack.banner
+
+        order = tmp_path / "order.json"
+        order.write_text(json.dumps(order_payload("RUN-1")), encoding="utf-8")
+        sent = subprocess.run(
+            [HOOKTIDE, "send", "orders", str(order), "--url", f"http://127.0.0.1:{port}"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stdout + sent.stderr
+        assert sent.stdout.startswith("202 Accepted")
+        # A second terminal has none of the stack's variables: send signs with the dev value.
+        assert "development value of HOOKTIDE_ORDERS_SECRET" in sent.stderr
+        ui = httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10)
+        assert ui.status_code == 200
+    assert stack.process.returncode == 0, stack.output
+    assert "Stopped." in stack.output
+    assert (tmp_path / "state" / "temporal.db").exists()
+    for p in (port, temporal_port):
+        try:
+            httpx.get(f"http://127.0.0.1:{p}/", timeout=1)
+        except httpx.ConnectError:
+            continue
+        raise AssertionError(f"port {p} still answers after Ctrl-C")
