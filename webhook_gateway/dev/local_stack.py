@@ -28,8 +28,12 @@ WORKER_POLLING = b"worker polling task queue"
 
 
 def isolated_env(values: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without any HOOKTIDE_ variable, then `values`."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")} | dict(values)
+    """This process's environment without any HOOKTIDE_ variable (but HOOKTIDE_ENV_FILE,
+    which says whether a .env file may be read), then `values`."""
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")}
+    if "HOOKTIDE_ENV_FILE" in os.environ:
+        kept["HOOKTIDE_ENV_FILE"] = os.environ["HOOKTIDE_ENV_FILE"]
+    return kept | dict(values)
 
 
 async def _worker_polls(child: Child) -> bool:
