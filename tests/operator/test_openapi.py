@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from tests.support.gateway import serve_gateway
 from tests.support.repo import REPO
+from webhook_gateway.config.reserved import OPERATOR_PATHS
 from webhook_gateway.config.routes import HooktideConfig, load_config, parse_config
 from webhook_gateway.dev.stack import DEV_ENV
 from webhook_gateway.operator.openapi import openapi_document
@@ -65,6 +66,17 @@ def _headers(operation: dict[str, Any]) -> set[str]:
 
 def test_document_for_every_verifier_type_is_valid_openapi() -> None:
     validate(openapi_document(every_verifier()))
+
+
+def test_every_operator_endpoint_is_described_with_its_methods() -> None:
+    paths = openapi_document(every_verifier())["paths"]
+
+    for operator_path in OPERATOR_PATHS:
+        if operator_path.example:
+            assert operator_path.path not in paths
+            continue
+        methods = {m.lower() for m in operator_path.methods}
+        assert set(paths[operator_path.path]) == methods, operator_path
 
 
 def test_every_route_and_method_is_described_with_problem_responses() -> None:

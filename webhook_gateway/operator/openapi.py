@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from webhook_gateway import __version__
+from webhook_gateway.config.reserved import OPERATOR_PATHS
 from webhook_gateway.config.routes import PARAM, HooktideConfig, Route
 from webhook_gateway.operator.openapi_auth import header_parameters, security
 
@@ -66,15 +67,10 @@ def _operation(route: Route) -> dict[str, Any]:
     }
 
 
-def openapi_document(config: HooktideConfig) -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    for route in config.routes:
-        item = paths.setdefault(route.path, {})
-        for method in route.methods:
-            item[method.lower()] = _operation(route) | {
-                "operationId": f"{route.name}-{method.lower()}"
-            }
-    paths["/metrics"] = {
+def _operator_operations() -> dict[str, dict[str, Any]]:
+    """The operations of the gateway's own endpoints, by their name in `OPERATOR_PATHS`."""
+    docs: dict[str, dict[str, Any]] = {}
+    docs["metrics"] = {
         "get": {
             "operationId": "metrics",
             "summary": "Prometheus metrics (see docs/OPERATIONS.md)",
@@ -86,7 +82,7 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
             },
         }
     }
-    paths["/openapi.json"] = {
+    docs["openapi"] = {
         "get": {
             "operationId": "openapi",
             "summary": "This document",
@@ -98,21 +94,21 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
             },
         }
     }
-    paths["/healthz"] = {
+    docs["healthz"] = {
         "get": {
             "operationId": "healthz",
             "summary": "The gateway process is up",
             "responses": {"200": {"description": "Up"}},
         }
     }
-    paths["/readyz"] = {
+    docs["readyz"] = {
         "get": {
             "operationId": "readyz",
             "summary": "Temporal is reachable",
             "responses": {"200": {"description": "Ready"}, "503": _problem("Temporal unreachable")},
         }
     }
-    paths["/deliveries/{delivery_id}"] = {
+    docs["delivery"] = {
         "get": {
             "operationId": "delivery",
             "summary": "Status and result of the workflow a delivery started",
@@ -146,7 +142,7 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
         "404": _problem("No outbound delivery with this id"),
         "503": _problem("Temporal unreachable"),
     }
-    paths["/outbound/{delivery_id}"] = {
+    docs["outbound-status"] = {
         "get": {
             "operationId": "outbound-delivery",
             "summary": "An outbound webhook delivery: status (HooktideStatus), result, and "
@@ -158,7 +154,7 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
             "responses": {"200": {"description": "Status and attempt log"}, **outbound_errors},
         }
     }
-    paths["/outbound/{delivery_id}/redrive"] = {
+    docs["outbound-redrive"] = {
         "post": {
             "operationId": "outbound-redrive",
             "summary": "Start a delivery that gave up again (same id, original input)",
@@ -171,6 +167,21 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
             },
         }
     }
+    return docs
+
+
+def openapi_document(config: HooktideConfig) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for route in config.routes:
+        item = paths.setdefault(route.path, {})
+        for method in route.methods:
+            item[method.lower()] = _operation(route) | {
+                "operationId": f"{route.name}-{method.lower()}"
+            }
+    operations = _operator_operations()
+    for operator_path in OPERATOR_PATHS:
+        if operator_path.name in operations:  # the example's HTML pages are not an API
+            paths[operator_path.path] = operations[operator_path.name]
     return {
         "openapi": "3.1.0",
         "info": {
