@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from pathlib import Path
 
@@ -47,6 +48,36 @@ def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path
     assert stack.process.returncode == 0, stack.output
     assert "Stopped." in stack.output
     assert (tmp_path / "state" / "temporal.db").exists()
+    for p in (port, temporal_port):
+        try:
+            httpx.get(f"http://127.0.0.1:{p}/", timeout=1)
+        except httpx.ConnectError:
+            continue
+        raise AssertionError(f"port {p} still answers after Ctrl-C")
+
+
+def test_ctrl_c_stops_everything_even_when_nobody_reads_the_output(tmp_path: Path) -> None:
+    """`make run | tee run.log`: Ctrl-C ends tee as well, so the stopping lines go nowhere."""
+    port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    env = clean_env(
+        HOOKTIDE_PORT=str(port),
+        HOOKTIDE_DEV_TEMPORAL_PORT=str(temporal_port),
+        HOOKTIDE_DEV_UI_PORT=str(ui_port),
+        HOOKTIDE_STATE_DIR=str(tmp_path / "state"),
+    )
+    process = subprocess.Popen(
+        [HOOKTIDE, "run"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    banner = b""
+    while b"Press Ctrl-C" not in banner:
+        line = process.stdout.readline()
+        assert line, banner.decode(errors="replace")
+        banner += line
+    process.stdout.close()  # the reader is gone
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=60)
+
     for p in (port, temporal_port):
         try:
             httpx.get(f"http://127.0.0.1:{p}/", timeout=1)

@@ -53,7 +53,7 @@ async def run_stack() -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    stack = LocalStack(state, env, say=lambda line: print(line, flush=True))
+    stack = LocalStack(state, env, say=_say)
     server: TemporalDevServer | None = None
     try:
         if settings.temporal_address is None:
@@ -85,10 +85,17 @@ async def run_stack() -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
     finally:
-        print("\nStopping ...", flush=True)
+        _say("\nStopping ...")
         stack.stop()
-        print("Stopped.", flush=True)
+        _say("Stopped.")
     return 0
+
+
+def _say(line: str) -> None:
+    """Print, unless nobody reads any more: a closed pipe (`make run | tee`, Ctrl-C ends
+    tee too) or terminal must never keep the stack from stopping."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
 def _banner(
