@@ -20,14 +20,29 @@ from webhook_gateway.dev.stack import DEV_ENV
 pytestmark = pytest.mark.slow
 
 
-def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    port, temporal_port, ui_port = free_port(), free_port(), free_port()
+def stack_env(tmp_path: Path) -> tuple[dict[str, str], tuple[int, int, int]]:
+    """The environment of a `hooktide run` on free ports: (env, (gateway, temporal, ui))."""
+    ports = free_port(), free_port(), free_port()
     env = clean_env(
-        HOOKTIDE_PORT=str(port),
-        HOOKTIDE_DEV_TEMPORAL_PORT=str(temporal_port),
-        HOOKTIDE_DEV_UI_PORT=str(ui_port),
+        HOOKTIDE_PORT=str(ports[0]),
+        HOOKTIDE_DEV_TEMPORAL_PORT=str(ports[1]),
+        HOOKTIDE_DEV_UI_PORT=str(ports[2]),
         HOOKTIDE_STATE_DIR=str(tmp_path / "state"),
     )
+    return env, ports
+
+
+def assert_closed(*ports: int) -> None:
+    for port in ports:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+        except httpx.ConnectError:
+            continue
+        raise AssertionError(f"port {port} still answers after Ctrl-C")
+
+
+def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    env, (port, temporal_port, ui_port) = stack_env(tmp_path)
     with hooktide_run(env) as stack:
         assert f"http://127.0.0.1:{port}/webhooks/orders" in stack.banner
         assert f"web ui       http://127.0.0.1:{ui_port}" in stack.banner
@@ -48,23 +63,12 @@ def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path
     assert stack.process.returncode == 0, stack.output
     assert "Stopped." in stack.output
     assert (tmp_path / "state" / "temporal.db").exists()
-    for p in (port, temporal_port):
-        try:
-            httpx.get(f"http://127.0.0.1:{p}/", timeout=1)
-        except httpx.ConnectError:
-            continue
-        raise AssertionError(f"port {p} still answers after Ctrl-C")
+    assert_closed(port, temporal_port)
 
 
 def test_ctrl_c_stops_everything_even_when_nobody_reads_the_output(tmp_path: Path) -> None:
     """`make run | tee run.log`: Ctrl-C ends tee as well, so the stopping lines go nowhere."""
-    port, temporal_port, ui_port = free_port(), free_port(), free_port()
-    env = clean_env(
-        HOOKTIDE_PORT=str(port),
-        HOOKTIDE_DEV_TEMPORAL_PORT=str(temporal_port),
-        HOOKTIDE_DEV_UI_PORT=str(ui_port),
-        HOOKTIDE_STATE_DIR=str(tmp_path / "state"),
-    )
+    env, (port, temporal_port, _) = stack_env(tmp_path)
     process = subprocess.Popen(
         [HOOKTIDE, "run"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -78,9 +82,4 @@ def test_ctrl_c_stops_everything_even_when_nobody_reads_the_output(tmp_path: Pat
     process.send_signal(signal.SIGINT)
     process.wait(timeout=60)
 
-    for p in (port, temporal_port):
-        try:
-            httpx.get(f"http://127.0.0.1:{p}/", timeout=1)
-        except httpx.ConnectError:
-            continue
-        raise AssertionError(f"port {p} still answers after Ctrl-C")
+    assert_closed(port, temporal_port)
