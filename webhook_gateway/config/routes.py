@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -101,9 +102,8 @@ class Route(BaseModel):
                 f"'{self.verifier.type}' has no default; set delivery_id: {{header: ..., "
                 "unsigned: true}"
             )
-        self._signed("delivery_id", self.delivery_id_rule)
-        if self.mode == "start" and self.workflow_id is not None and self.workflow_id.sources():
-            self._signed("workflow_id", self.workflow_id_rule)
+        for field_name, rule in self._dedupe_ids():
+            self._signed(field_name, rule)
         self._high_frequency_fields()
         if self.mode in ADDRESSED_MODES and (
             self.workflow_id is None or not self.workflow_id.sources()
@@ -153,27 +153,32 @@ class Route(BaseModel):
                 f"(this route's mode is '{self.mode}')"
             )
 
-    @property
+    @cached_property
     def delivery_id_rule(self) -> IdRule:
         """The configured delivery id, else the sender's default (`webhook-id`, ...)."""
         rule = self.delivery_id or self.verifier.default_delivery_id()
         assert rule is not None  # _consistent refuses a route with neither
         return self.verifier.normalize_id(rule)
 
-    @property
+    @cached_property
     def workflow_id_rule(self) -> IdRule:
         return self.verifier.normalize_id(self.workflow_id or IdRule(prefix=f"{self.name}-"))
 
-    def unsigned_ids(self) -> list[str]:
-        """Warnings for ids this route dedupes on although its signature does not cover them."""
+    def _dedupe_ids(self) -> list[tuple[str, IdRule]]:
+        """The ids Temporal dedupes this route's deliveries on: the delivery id, and a start
+        route's workflow id when it is read from the request."""
         rules = [("delivery_id", self.delivery_id_rule)]
         if self.mode == "start" and self.workflow_id is not None and self.workflow_id.sources():
             rules.append(("workflow_id", self.workflow_id_rule))
+        return rules
+
+    def unsigned_ids(self) -> list[str]:
+        """Warnings for ids this route dedupes on although its signature does not cover them."""
         return [
             f"Route '{self.name}': {field_name} is the {rule.describe()}, which the "
             f"'{self.verifier.type}' verifier does not sign; a captured request replayed "
             "under a fresh id starts a new workflow (docs/SECURITY.md)."
-            for field_name, rule in rules
+            for field_name, rule in self._dedupe_ids()
             if not self.verifier.signs(rule)
         ]
 
