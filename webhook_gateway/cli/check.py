@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,8 +128,18 @@ def _settings_without(exc: ValidationError) -> Settings | None:
         return None
 
 
-def problems(*, connect_temporal: bool = False) -> list[str]:
+@dataclass(frozen=True)
+class Report:
+    """What is wrong (the gateway would not start), and what is accepted but weaker than it
+    could be (ids a replay could change)."""
+
+    problems: list[str]
+    warnings: list[str]
+
+
+def check(*, connect_temporal: bool = False) -> Report:
     found: list[str] = []
+    warned: list[str] = []
     settings: Settings | None
     try:
         settings = Settings()
@@ -146,13 +157,14 @@ def problems(*, connect_temporal: bool = False) -> list[str]:
         found.append(str(exc))
     else:
         found += _config_problems(config)
+        warned = [warning for route in config.routes for warning in route.unsigned_ids()]
     if settings is not None:
         found += _settings_problems(settings)
         if connect_temporal:
             problem = asyncio.run(_temporal_problem(settings))
             if problem:
                 found.append(problem)
-    return found
+    return Report(problems=found, warnings=warned)
 
 
 def notes() -> list[str]:
@@ -163,12 +175,3 @@ def notes() -> list[str]:
     if not os.environ.get("TEMPORAL_ADDRESS"):
         told.append("TEMPORAL_ADDRESS is unset: the gateway and worker use 127.0.0.1:7233.")
     return told
-
-
-def warnings() -> list[str]:
-    """Accepted, but weaker than it could be: ids a replay could change."""
-    try:
-        config = load_config(Settings().config_path)
-    except (ConfigError, ValidationError):
-        return []  # reported by problems()
-    return [warning for route in config.routes for warning in route.unsigned_ids()]

@@ -130,10 +130,11 @@ def _send(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     out = Output()
-    problems = cli_check.problems(connect_temporal=args.temporal)
+    report = cli_check.check(connect_temporal=args.temporal)
+    problems = report.problems
     for note in cli_check.notes():
         out.line(f"note: {note}", "dim")
-    for warning in cli_check.warnings():
+    for warning in report.warnings:
         out.line(f"warning: {warning}", "yellow")
     if not problems:
         out.line("OK: the route file and the environment are valid.", "green")
