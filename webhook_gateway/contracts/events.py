@@ -13,7 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 
 class WebhookEvent(BaseModel):
-    """One verified delivery. `body` holds parsed JSON; `raw_body` the bytes of any other type."""
+    """One verified delivery. `body` holds parsed JSON (or, on a rule with `input`, that
+    projection of it); `raw_body` the bytes of any other type. `event_type` is the sender's
+    name for the event (`push`, `invoice.paid`), `rule` the routing rule that sent it here.
+    `full_body` holds the whole parsed body when a rule with `input` also asks for it."""
 
     model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
@@ -27,6 +30,9 @@ class WebhookEvent(BaseModel):
     content_type: str | None = None
     body: JsonValue = None
     raw_body: bytes | None = None
+    event_type: str | None = None
+    rule: str | None = None
+    full_body: JsonValue = None
 
 
 class WebhookReply(BaseModel):

@@ -2,8 +2,8 @@
 
 Adding a sender: write `verifiers/<name>.py` with a config model subclassing
 `VerifierSettings` (`type: Literal[...]`, `build(route) -> Verifier`, the `signed_parts` its
-signature covers, `default_delivery_id()` if the sender has one) and add the config to
-`VerifierConfig` below.
+signature covers, `default_delivery_id()` and `default_event_type()` if the sender has them)
+and add the config to `VerifierConfig` below.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import Field
 
 from webhook_gateway.verifiers.api_key import ApiKeyConfig
-from webhook_gateway.verifiers.base import Responder, SignedRequest, Verified, Verifier
+from webhook_gateway.verifiers.base import Handshake, Responder, SignedRequest, Verified, Verifier
 from webhook_gateway.verifiers.basic_auth import BasicAuthConfig
 from webhook_gateway.verifiers.bearer import BearerConfig
 from webhook_gateway.verifiers.github import GitHubConfig
@@ -44,4 +44,4 @@ VerifierConfig = Annotated[
     Field(discriminator="type"),
 ]
 
-__all__ = ["Responder", "SignedRequest", "Verified", "Verifier", "VerifierConfig"]
+__all__ = ["Handshake", "Responder", "SignedRequest", "Verified", "Verifier", "VerifierConfig"]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.responses import Response
 
+from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.id_rule import IdPart, IdRule
 
 
@@ -63,9 +64,15 @@ class VerifierSettings(BaseModel):
 
     signed_parts: ClassVar[frozenset[IdPart]] = frozenset()
     id_headers: ClassVar[tuple[str, ...]] = ()
+    #: Methods the sender's ownership check uses besides the route's own (Meta's GET).
+    handshake_methods: ClassVar[frozenset[str]] = frozenset()
 
     def default_delivery_id(self) -> IdRule | None:
         """The sender's own delivery id, or None when the route must name one."""
+        return None
+
+    def default_event_type(self) -> EventTypeRule | None:
+        """Where the sender names its event type, or None when it does not."""
         return None
 
     def signs(self, rule: IdRule) -> bool:
@@ -76,6 +83,15 @@ class VerifierSettings(BaseModel):
         if rule.header in self.id_headers:
             return IdRule(signed_id=True, prefix=rule.prefix, unsigned=rule.unsigned)
         return rule
+
+
+@runtime_checkable
+class Handshake(Protocol):
+    """Optional: a verifier that answers its sender's endpoint-ownership check *before*
+    verification, behind that sender's own check (Meta's verify token), starting nothing.
+    It sees method, URL and headers only (`body` is empty); None for every other request."""
+
+    def handshake(self, request: SignedRequest) -> Response | None: ...
 
 
 @runtime_checkable

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
@@ -28,6 +29,9 @@ class GitHubConfig(VerifierSettings):
 
     def default_delivery_id(self) -> IdRule:
         return IdRule(header="x-github-delivery", unsigned=True)
+
+    def default_event_type(self) -> EventTypeRule:
+        return EventTypeRule(header="x-github-event", qualifier="action")
 
 
 class GitHubVerifier:

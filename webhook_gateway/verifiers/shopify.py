@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
@@ -26,6 +27,9 @@ class ShopifyConfig(VerifierSettings):
 
     def default_delivery_id(self) -> IdRule:
         return IdRule(header="x-shopify-webhook-id", unsigned=True)
+
+    def default_event_type(self) -> EventTypeRule:
+        return EventTypeRule(header="x-shopify-topic")
 
 
 class ShopifyVerifier:

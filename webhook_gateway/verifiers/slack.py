@@ -12,6 +12,7 @@ from typing import ClassVar, Literal
 
 from starlette.responses import JSONResponse, Response
 
+from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
@@ -42,6 +43,9 @@ class SlackConfig(VerifierSettings):
 
     def default_delivery_id(self) -> IdRule:
         return IdRule(jmespath="event_id")
+
+    def default_event_type(self) -> EventTypeRule:
+        return EventTypeRule(jmespath="event.type || type")
 
 
 class SlackVerifier(TimestampedHmac):

@@ -24,6 +24,7 @@ from typing import ClassVar, Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.secrets import SecretSources
@@ -44,6 +45,9 @@ class _StandardSettings(VerifierSettings):
 
     def default_delivery_id(self) -> IdRule:
         return IdRule(signed_id=True)
+
+    def default_event_type(self) -> EventTypeRule:
+        return EventTypeRule(jmespath="type")
 
 
 class StandardWebhooksConfig(_StandardSettings):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.id_rule import IdPart, IdRule
 from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
@@ -37,6 +38,9 @@ class StripeConfig(VerifierSettings):
 
     def default_delivery_id(self) -> IdRule:
         return IdRule(jmespath="id")
+
+    def default_event_type(self) -> EventTypeRule:
+        return EventTypeRule(jmespath="type")
 
 
 class StripeVerifier(TimestampedHmac):
