@@ -82,7 +82,7 @@ class EventTypeRule(BaseModel):
     def read(self, *, headers: Mapping[str, str], body: Any) -> str | None:
         """The event type, or None when the request does not name one."""
         main, qualifier = self._compiled
-        value = headers.get(self.header) if self.header else search(main, body)  # type: ignore[arg-type]
+        value = headers.get(self.header) if self.header else search(main, body)
         if not isinstance(value, str) or not value:
             return None
         if qualifier is not None:
