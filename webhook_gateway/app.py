@@ -67,7 +67,7 @@ def create_app(
     proxies = ProxyTrust.from_setting(settings.trusted_proxies, header=settings.forwarded_header)
     for route in config.routes:
         endpoint = WebhookEndpoint(route, route.verifier.build(route.name), proxies=proxies)
-        routes.append(Route(route.path, endpoint.handle, methods=route.methods, name=route.name))
+        routes.append(Route(route.path, endpoint.handle, methods=endpoint.methods, name=route.name))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

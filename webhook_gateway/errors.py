@@ -8,6 +8,8 @@
     │   ├── UnsupportedMediaType      415
     │   ├── MalformedBody             400
     │   ├── UnprocessableEvent        422
+    │   │   ├── SchemaMismatch        422  + `errors`: [{pointer, message}]
+    │   │   └── NoMatchingRule        422  (`otherwise: reject`)
     │   ├── VerificationFailed        401
     │   ├── Forbidden                 403
     │   ├── TooManyRequests           429 + Retry-After
@@ -25,6 +27,7 @@ expected signature.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from webhook_gateway.contracts.errors import ConfigError as ConfigError  # re-exported
 
@@ -40,6 +43,10 @@ class GatewayError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.headers: dict[str, str] = dict(headers or {})
+
+    def extra(self) -> dict[str, Any]:
+        """Members added to the problem body besides type, title, status and detail."""
+        return {}
 
 
 class RequestRejected(GatewayError):
@@ -104,6 +111,27 @@ class UnprocessableEvent(RequestRejected):
     status = 422
     slug = "unprocessable-event"
     title = "Unprocessable event"
+
+
+class SchemaMismatch(UnprocessableEvent):
+    """The body does not match the route's (or rule's) JSON Schema."""
+
+    slug = "schema-mismatch"
+    title = "The body does not match the schema"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, str]]) -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+class NoMatchingRule(UnprocessableEvent):
+    """No routing rule takes this event and the route rejects such events."""
+
+    slug = "no-matching-rule"
+    title = "No rule takes this event"
 
 
 class VerificationFailed(RequestRejected):

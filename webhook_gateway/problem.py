@@ -47,4 +47,5 @@ def error_response(exc: GatewayError, *, instance: str | None = None) -> Respons
         detail=exc.detail,
         instance=instance,
         headers=exc.headers,
+        extra=exc.extra(),
     )

@@ -52,7 +52,7 @@ def test_unknown_field_is_refused() -> None:
 def test_missing_workflow_is_refused() -> None:
     body = route()
     del body["workflow"]
-    assert "route 'orders', field workflow: Field required" in error_for({"orders": body})
+    assert "route 'orders': field workflow is missing" in error_for({"orders": body})
 
 
 def test_unknown_verifier_type_is_refused() -> None:

@@ -10,47 +10,62 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from webhook_gateway.config.highfreq import BatchConfig, DebounceConfig, GroupCommitConfig
+from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.id_rule import SOURCES as ID_SOURCES
 from webhook_gateway.config.id_rule import IdRule as IdRule  # re-exported: tests
 from webhook_gateway.config.networks import parse_networks
 from webhook_gateway.config.rate_limit import RateLimitConfig
 from webhook_gateway.config.reserved import RESERVED_PREFIXES, reserved_prefix
+from webhook_gateway.config.rules import AckConfig, Rule
+from webhook_gateway.config.schemas import SchemaFile
+from webhook_gateway.config.target import ADDRESSED_MODES as ADDRESSED_MODES
+from webhook_gateway.config.target import Dispatch, Target
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.outbound import Subscriptions
 from webhook_gateway.verifiers import VerifierConfig
-
-Mode = Literal["start", "signal", "signal_with_start", "update", "batch", "debounce"]
-ADDRESSED_MODES = ("signal", "signal_with_start", "update")
 
 NEVER_FORWARDED = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 DEFAULT_FORWARDED = ("content-type", "user-agent")
 PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 
 
-class Route(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+#: Route fields that say where events go: on a route with rules, each rule sets its own.
+PER_RULE = (
+    "workflow",
+    "mode",
+    "workflow_id",
+    "signal",
+    "update",
+    "group_commit",
+    "batch",
+    "debounce",
+    "reply_timeout_seconds",
+)
+
+
+class Route(Dispatch):
+    """One webhook URL: how its requests are checked, and where their events go (the route's
+    own `workflow`, or its `rules`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str
     path: str
     methods: list[str] = Field(default_factory=lambda: ["POST"])
-    mode: Mode = "start"
-    workflow: str
-    task_queue: str = "hooktide"
+    workflow: str | None = None
     delivery_id: IdRule | None = None  # None: the verifier's sender default
-    workflow_id: IdRule | None = None
-    signal: str = "webhook"
-    update: str = "webhook"
-    reply_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     verifier: VerifierConfig
+    event_type: EventTypeRule | None = None  # None: the verifier's sender default
+    schema_file: SchemaFile | None = Field(default=None, alias="schema")
+    rules: list[Rule] = Field(default_factory=list)
+    fan_out: Literal["first", "all"] = "first"
+    otherwise: str = "ignore"  # ignore | reject | a rule's name
+    ack: AckConfig | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1, le=64 * 1_048_576)
     content_types: list[str] = Field(default_factory=lambda: ["application/json"])
     forward_headers: list[str] = Field(default_factory=list)
     allow_ips: list[str] = Field(default_factory=list)
     rate_limit: RateLimitConfig | None = None
-    group_commit: GroupCommitConfig | None = None  # start mode only
-    batch: BatchConfig | None = None  # mode batch
-    debounce: DebounceConfig | None = None  # mode debounce
 
     @field_validator("path")
     @classmethod
@@ -102,16 +117,17 @@ class Route(BaseModel):
                 f"'{self.verifier.type}' has no default; set delivery_id: {{header: ..., "
                 "unsigned: true}"
             )
+        if self.rules:
+            self._rules_consistent(params)
+        else:
+            if self.workflow is None:
+                raise ValueError(
+                    f"route '{self.name}': field workflow is missing; name the workflow type "
+                    "that receives its events, or give the route rules"
+                )
+            self._check_dispatch(f"route '{self.name}'")
         for field_name, rule in self._dedupe_ids():
             self._signed(field_name, rule)
-        self._high_frequency_fields()
-        if self.mode in ADDRESSED_MODES and (
-            self.workflow_id is None or not self.workflow_id.sources()
-        ):
-            raise ValueError(
-                f"mode '{self.mode}' needs workflow_id with a 'header', 'jmespath' or "
-                "'path_param': it names the workflow that receives the event"
-            )
         forbidden = sorted(NEVER_FORWARDED.intersection(self.forward_headers))
         if forbidden:
             raise ValueError(f"forward_headers may not carry credentials: {forbidden}")
@@ -135,23 +151,47 @@ class Route(BaseModel):
             "accept that"
         )
 
-    def _high_frequency_fields(self) -> None:
-        for field_name, mode in (("batch", "batch"), ("debounce", "debounce")):
-            if self.mode == mode and getattr(self, field_name) is None:
+    def _rules_consistent(self, params: set[str]) -> None:
+        route = f"route '{self.name}'"
+        for field_name in PER_RULE:
+            if field_name in self.model_fields_set:
                 raise ValueError(
-                    f"route '{self.name}': field {field_name} is missing; mode '{mode}' needs "
-                    f"{field_name}: {{key: <JMESPath over the body>, ...}}"
+                    f"{route} has rules, so field {field_name} belongs on each rule, not on "
+                    "the route"
                 )
-            if self.mode != mode and getattr(self, field_name) is not None:
-                raise ValueError(
-                    f"route '{self.name}': field {field_name} is only for mode '{mode}' "
-                    f"(this route's mode is '{self.mode}')"
-                )
-        if self.group_commit is not None and self.mode != "start":
+        names = [rule.name for rule in self.rules]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"{route}: rule names must be unique; repeated: {twice}")
+        if self.otherwise not in ("ignore", "reject", *names):
             raise ValueError(
-                f"route '{self.name}': field group_commit is only for mode 'start' "
-                f"(this route's mode is '{self.mode}')"
+                f"{route}: otherwise is '{self.otherwise}'; use ignore, reject or one of the "
+                f"route's rules ({', '.join(names)})"
             )
+        if self.event_type_rule is None and any(rule.events for rule in self.rules):
+            raise ValueError(
+                f"{route}: the '{self.verifier.type}' verifier's sender names no event type, "
+                "so rules cannot match on events; add event_type: {header: ...} or "
+                "{jmespath: ...}, or use 'when' conditions"
+            )
+        updates = [rule.name for rule in self.rules if rule.mode == "update"]
+        if self.fan_out == "all" and len(updates) > 1:
+            raise ValueError(
+                f"{route}: with fan_out: all, at most one rule may use mode update (its reply "
+                f"is the HTTP answer); these do: {updates}"
+            )
+        for rule in self.rules:
+            owner = f"{route}, rule '{rule.name}'"
+            rule._check_dispatch(owner)
+            if (
+                rule.workflow_id
+                and rule.workflow_id.path_param
+                and (rule.workflow_id.path_param not in params)
+            ):
+                raise ValueError(
+                    f"{owner}: workflow_id.path_param '{rule.workflow_id.path_param}' is not a "
+                    f"parameter of path '{self.path}' (it has: {sorted(params) or 'none'})"
+                )
 
     @cached_property
     def delivery_id_rule(self) -> IdRule:
@@ -164,12 +204,53 @@ class Route(BaseModel):
     def workflow_id_rule(self) -> IdRule:
         return self.verifier.normalize_id(self.workflow_id or IdRule(prefix=f"{self.name}-"))
 
+    @cached_property
+    def event_type_rule(self) -> EventTypeRule | None:
+        """The configured event type, else the sender's convention (None: it has none)."""
+        return self.event_type or self.verifier.default_event_type()
+
+    @cached_property
+    def targets(self) -> dict[str | None, Target]:
+        """Where events go, by rule name (None: the route's own workflow, when it has no
+        rules). A rule's workflow id is, unless it names one, the delivery id prefixed by
+        route and rule, so that each target of one delivery has its own."""
+        if not self.rules:
+            assert self.workflow is not None  # _consistent refuses a route with neither
+            own = Target.of(
+                self,
+                route=self.name,
+                rule=None,
+                workflow=self.workflow,
+                workflow_id=self.workflow_id_rule,
+            )
+            return {None: own}
+        return {
+            rule.name: Target.of(
+                rule,
+                route=self.name,
+                rule=rule.name,
+                workflow=rule.workflow,
+                workflow_id=self.verifier.normalize_id(
+                    rule.workflow_id or IdRule(prefix=f"{self.name}-{rule.name}-")
+                ),
+            )
+            for rule in self.rules
+        }
+
+    def rule(self, name: str) -> Rule:
+        return next(rule for rule in self.rules if rule.name == name)
+
     def _dedupe_ids(self) -> list[tuple[str, IdRule]]:
         """The ids Temporal dedupes this route's deliveries on: the delivery id, and a start
-        route's workflow id when it is read from the request."""
+        target's workflow id when it is read from the request."""
         rules = [("delivery_id", self.delivery_id_rule)]
-        if self.mode == "start" and self.workflow_id is not None and self.workflow_id.sources():
+        if not self.rules and self.dedupes_on_workflow_id:
             rules.append(("workflow_id", self.workflow_id_rule))
+        for rule in self.rules:
+            if rule.dedupes_on_workflow_id:
+                rules.append(
+                    (f"rule '{rule.name}' workflow_id", self.targets[rule.name].workflow_id)
+                )
         return rules
 
     def unsigned_ids(self) -> list[str]:
@@ -228,9 +309,13 @@ class HooktideConfig(BaseModel):
         raise KeyError(name)
 
 
-def parse_config(data: Any, *, source: str = "<config>") -> HooktideConfig:
+def parse_config(
+    data: Any, *, source: str = "<config>", base_dir: str | Path | None = None
+) -> HooktideConfig:
+    """`base_dir`: where relative paths in the file (schemas) start; the current folder if
+    None."""
     try:
-        return HooktideConfig.model_validate(data)
+        return HooktideConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ConfigError(_describe(exc, data, source)) from exc
 
@@ -247,7 +332,7 @@ def load_config(path: str | Path) -> HooktideConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"Route file {path} is not valid YAML: {exc}") from exc
-    return parse_config(data, source=str(path))
+    return parse_config(data, source=str(path), base_dir=path.parent)
 
 
 def _describe(exc: ValidationError, data: Any, source: str) -> str:

@@ -25,7 +25,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from webhook_gateway.config.id_rule import IdRule
 from webhook_gateway.config.ids import extract_id
-from webhook_gateway.config.routes import Route
+from webhook_gateway.config.target import Target
 from webhook_gateway.contracts.events import WebhookEvent, WebhookReply
 from webhook_gateway.contracts.highfreq import (
     BATCH_WORKFLOW,
@@ -77,30 +77,30 @@ class Dispatcher:
     def _rpc(self) -> timedelta:
         return timedelta(seconds=self._rpc_timeout)
 
-    async def dispatch(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack | Reply:
-        if route.mode == "start" and route.group_commit is not None:
-            return await self.group_commit(route, event, workflow_id)
-        if route.mode == "start":
-            return await self.start(route, event, workflow_id)
-        if route.mode in ("batch", "debounce"):
-            return await self.collect(route, event)
-        if route.mode == "signal":
-            return await self.signal(route, event, workflow_id)
-        if route.mode == "signal_with_start":
-            return await self.signal_with_start(route, event, workflow_id)
-        return await self.update(route, event, workflow_id)
+    async def dispatch(self, target: Target, event: WebhookEvent, workflow_id: str) -> Ack | Reply:
+        if target.mode == "start" and target.group_commit is not None:
+            return await self.group_commit(target, event, workflow_id)
+        if target.mode == "start":
+            return await self.start(target, event, workflow_id)
+        if target.mode in ("batch", "debounce"):
+            return await self.collect(target, event)
+        if target.mode == "signal":
+            return await self.signal(target, event, workflow_id)
+        if target.mode == "signal_with_start":
+            return await self.signal_with_start(target, event, workflow_id)
+        return await self.update(target, event, workflow_id)
 
-    async def start(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+    async def start(self, target: Target, event: WebhookEvent, workflow_id: str) -> Ack:
         """One workflow per delivery: a second start of the same id, open or closed, is refused
         by Temporal and answered as a duplicate with the first run's id."""
         try:
             with temporal_errors(retry_after=self._retry_after):
                 handle = await self._call(
                     lambda: self.client.start_workflow(
-                        route.workflow,
+                        target.workflow,
                         event,
                         id=workflow_id,
-                        task_queue=route.task_queue,
+                        task_queue=target.task_queue,
                         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                         rpc_timeout=self._rpc,
@@ -120,29 +120,29 @@ class Dispatcher:
             duplicate=False,
         )
 
-    async def group_commit(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+    async def group_commit(self, target: Target, event: WebhookEvent, workflow_id: str) -> Ack:
         """Acked once the inbox workflow holding the event has it; its own workflow (same id
         as in plain start mode) is started by the inbox, so run id and duplicate are unknown."""
-        await self._committer(route).submit(event, workflow_id)
+        await self._committer(target).submit(event, workflow_id)
         return Ack(
             delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=None, duplicate=None
         )
 
-    def _committer(self, route: Route) -> GroupCommitter:
+    def _committer(self, target: Target) -> GroupCommitter:
         # Created on first use, so inside the app's running loop; closed by `aclose`.
-        committer = self._committers.get(route.name)
+        committer = self._committers.get(target.name)
         if committer is None:
-            assert route.group_commit is not None
+            assert target.group_commit is not None
             committer = GroupCommitter(
                 self.client,
-                route=route.name,
-                workflow=route.workflow,
-                task_queue=route.task_queue,
-                config=route.group_commit,
+                route=target.name,
+                workflow=target.workflow,
+                task_queue=target.task_queue,
+                config=target.group_commit,
                 rpc_timeout=self._rpc_timeout,
                 retry_after=self._retry_after,
             )
-            self._committers[route.name] = committer
+            self._committers[target.name] = committer
         return committer
 
     def group_commit_stats(self) -> dict[str, CommitStats]:
@@ -154,51 +154,51 @@ class Dispatcher:
         committers, self._committers = list(self._committers.values()), {}
         await asyncio.gather(*(c.aclose() for c in committers))
 
-    async def collect(self, route: Route, event: WebhookEvent) -> Ack:
+    async def collect(self, target: Target, event: WebhookEvent) -> Ack:
         """Batch and debounce routes: signal-with-start the key's collector workflow."""
-        settings = route.batch or route.debounce
+        settings = target.batch or target.debounce
         assert settings is not None
         key = extract_id(
             IdRule(jmespath=settings.key),
-            what=f"{route.mode} key",
+            what=f"{target.mode} key",
             headers=event.headers,
             path_params=event.path_params,
             body=event.body,
         )
-        collector_id = collector_workflow_id(route.mode, route.name, key)
-        prefix = route.workflow_id.prefix if route.workflow_id else f"{route.name}-"
+        collector_id = collector_workflow_id(target.mode, target.name, key)
+        prefix = target.workflow_id.prefix
         start = CollectorInput(
-            route=route.name,
+            route=target.name,
             key=key,
-            workflow=route.workflow,
-            task_queue=route.task_queue,
+            workflow=target.workflow,
+            task_queue=target.task_queue,
             workflow_id_prefix=prefix,
             idle_seconds=settings.idle_seconds,
         )
-        if route.batch is not None:
+        if target.batch is not None:
             start = start.model_copy(
                 update={
-                    "max_size": route.batch.max_size,
-                    "max_wait_seconds": route.batch.max_wait_seconds,
-                    "max_bytes": route.batch.max_bytes,
+                    "max_size": target.batch.max_size,
+                    "max_wait_seconds": target.batch.max_wait_seconds,
+                    "max_bytes": target.batch.max_bytes,
                 }
             )
-        elif route.debounce is not None:
+        elif target.debounce is not None:
             start = start.model_copy(
                 update={
-                    "period_seconds": route.debounce.period_seconds,
-                    "burst_max_seconds": route.debounce.max_wait_seconds,
+                    "period_seconds": target.debounce.period_seconds,
+                    "burst_max_seconds": target.debounce.max_wait_seconds,
                 }
             )
-        kind = BATCH_WORKFLOW if route.mode == "batch" else DEBOUNCE_WORKFLOW
-        signalled = collected(event) if route.mode == "batch" else event
+        kind = BATCH_WORKFLOW if target.mode == "batch" else DEBOUNCE_WORKFLOW
+        signalled = collected(event) if target.mode == "batch" else event
         with temporal_errors(retry_after=self._retry_after):
             handle = await self._call(
                 lambda: self.client.start_workflow(
                     kind,
                     start,
                     id=collector_id,
-                    task_queue=route.task_queue,
+                    task_queue=target.task_queue,
                     start_signal=COLLECT_SIGNAL,
                     start_signal_args=[signalled],
                     rpc_timeout=self._rpc,
@@ -211,24 +211,24 @@ class Dispatcher:
             duplicate=None,
         )
 
-    async def signal(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+    async def signal(self, target: Target, event: WebhookEvent, workflow_id: str) -> Ack:
         handle = self.client.get_workflow_handle(workflow_id)
         with temporal_errors(
             retry_after=self._retry_after, workflow_id=workflow_id, missing_is_404=True
         ):
-            await self._call(lambda: handle.signal(route.signal, event, rpc_timeout=self._rpc))
+            await self._call(lambda: handle.signal(target.signal, event, rpc_timeout=self._rpc))
         return Ack(
             delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=None, duplicate=False
         )
 
-    async def signal_with_start(self, route: Route, event: WebhookEvent, workflow_id: str) -> Ack:
+    async def signal_with_start(self, target: Target, event: WebhookEvent, workflow_id: str) -> Ack:
         with temporal_errors(retry_after=self._retry_after):
             handle = await self._call(
                 lambda: self.client.start_workflow(
-                    route.workflow,
+                    target.workflow,
                     id=workflow_id,
-                    task_queue=route.task_queue,
-                    start_signal=route.signal,
+                    task_queue=target.task_queue,
+                    start_signal=target.signal,
                     start_signal_args=[event],
                     rpc_timeout=self._rpc,
                 )
@@ -240,33 +240,33 @@ class Dispatcher:
             duplicate=False,
         )
 
-    async def update(self, route: Route, event: WebhookEvent, workflow_id: str) -> Reply:
+    async def update(self, target: Target, event: WebhookEvent, workflow_id: str) -> Reply:
         """Update-with-start, with the delivery id as update id (Temporal dedupes on it).
 
         The event is durable once the update is *accepted*: until then it is refused with 503.
         After acceptance the reply is awaited for what is left of the route's reply timeout;
         if it is not ready the caller answers 202 and the sender polls the status URL.
         """
-        deadline = time.monotonic() + route.reply_timeout_seconds
+        deadline = time.monotonic() + target.reply_timeout_seconds
         operation: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
-            route.workflow,
+            target.workflow,
             id=workflow_id,
-            task_queue=route.task_queue,
+            task_queue=target.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         try:
             with temporal_errors(retry_after=self._retry_after):
                 handle = await self._call(
                     lambda: self.client.start_update_with_start_workflow(
-                        route.update,
+                        target.update,
                         event,
                         start_workflow_operation=operation,
                         wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                         id=event.delivery_id,
                         result_type=WebhookReply,
-                        rpc_timeout=timedelta(seconds=route.reply_timeout_seconds),
+                        rpc_timeout=timedelta(seconds=target.reply_timeout_seconds),
                     ),
-                    limit=route.reply_timeout_seconds,
+                    limit=target.reply_timeout_seconds,
                 )
         except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
             raise TemporalUnavailable(

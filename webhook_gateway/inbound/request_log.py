@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 
 from opentelemetry import trace
 from starlette.requests import Request
@@ -14,35 +15,52 @@ from webhook_gateway.observability.metrics import GatewayMetrics
 log = logging.getLogger("hooktide.gateway")
 
 
+@dataclass
+class Outcome:
+    """What is known of a request so far; filled in as it is verified and routed."""
+
+    delivery_id: str | None = None
+    workflow_id: str | None = None  # the first target's
+    event_type: str | None = None
+    rules: list[str] = field(default_factory=list)  # the rules that took it
+
+
 def request_done(
     request: Request,
     route: Route,
+    known: Outcome,
     *,
     outcome: str,
     status: int,
     started: float,
-    delivery_id: str | None,
-    workflow_id: str | None,
     reason: str | None = None,
     client_ip: str | None = None,
 ) -> None:
-    """`outcome` is `accepted`, `duplicate`, `answered-by-verifier` or the error's slug;
-    `reason` is the verifier's reason when verification failed."""
+    """`outcome` is `accepted`, `duplicate`, `ignored`, `answered-by-verifier`,
+    `answered-handshake` or the error's slug; `reason` is the verifier's reason when
+    verification failed. Metrics are labelled by route, mode and rule, never by the raw
+    event type (a sender may send any number of them)."""
     seconds = time.perf_counter() - started
+    mode = "rules" if route.rules else route.mode
     metrics: GatewayMetrics | None = getattr(request.app.state, "metrics", None)
     if metrics is not None:
         metrics.request_done(
-            route=route.name, mode=route.mode, outcome=outcome, status=status, seconds=seconds
+            route=route.name, mode=mode, outcome=outcome, status=status, seconds=seconds
         )
         if reason is not None:
             metrics.verification_failed(route=route.name, reason=reason)
+        if outcome in ("accepted", "duplicate"):
+            for rule in known.rules:
+                metrics.rule_matched(route=route.name, rule=rule)
     fields = {
         "route": route.name,
-        "mode": route.mode,
+        "mode": mode,
         "method": request.method,
         "path": request.url.path,
-        "delivery_id": delivery_id,
-        "workflow_id": workflow_id,
+        "delivery_id": known.delivery_id,
+        "workflow_id": known.workflow_id,
+        "event_type": known.event_type,
+        "rules": ",".join(known.rules) if known.rules else None,
         "outcome": outcome,
         "status": status,
         "latency_ms": round(seconds * 1000, 2),

@@ -70,6 +70,12 @@ class GatewayMetrics:
             ["route", "mode", "outcome", "status"],
             registry=r,
         )
+        self.rule_targets = Counter(
+            "hooktide_rule_targets",
+            "Events a routing rule sent to its workflow (Temporal holds them), by route and rule.",
+            ["route", "rule"],
+            registry=r,
+        )
         self.verification_failures = Counter(
             "hooktide_verification_failures",
             "Requests refused by the route's verifier (401), by reason.",
@@ -105,6 +111,9 @@ class GatewayMetrics:
         self.requests.labels(route, mode, outcome.split("/")[0], str(status)).inc()
         if 200 <= status < 300:
             self.ack_latency.labels(route, mode).observe(seconds)
+
+    def rule_matched(self, *, route: str, rule: str) -> None:
+        self.rule_targets.labels(route, rule).inc()
 
     def verification_failed(self, *, route: str, reason: str) -> None:
         self.verification_failures.labels(route, reason).inc()

@@ -16,8 +16,9 @@ from temporalio.client import (
 from temporalio.client import WorkflowExecutionStatus as Status
 from temporalio.service import RPCError
 
-from webhook_gateway.config.routes import HooktideConfig, Route
+from webhook_gateway.config.routes import HooktideConfig
 from webhook_gateway.config.settings import Settings
+from webhook_gateway.config.target import Target
 from webhook_gateway.contracts.events import WebhookReply
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import (
@@ -38,17 +39,17 @@ async def delivery(request: Request) -> Response:
     return JSONResponse(await _delivery(request))
 
 
-def _candidates(config: HooktideConfig, delivery_id: str, request: Request) -> dict[str, Route]:
+def _candidates(config: HooktideConfig, delivery_id: str, request: Request) -> dict[str, Target]:
     """Which workflow ids this delivery may have (given, or derived from the delivery id),
-    with the route of each."""
+    with the target (route, or route's rule) of each."""
     name = request.query_params.get("route")
     routes = [r for r in config.routes if name is None or r.name == name]
     if name is not None and not routes:
         raise DeliveryNotFound(f"No route named '{name}'.")
     given = request.query_params.get("workflow_id")
     if given:
-        return {given: routes[0]} if routes else {}
-    return {wid: route for route, wid in lookup.candidates(routes, delivery_id)}
+        return {given: lookup.target_for(routes[0], given)} if routes else {}
+    return {wid: target for target, wid in lookup.candidates(routes, delivery_id)}
 
 
 async def _delivery(request: Request) -> dict[str, Any]:
@@ -66,11 +67,12 @@ async def _delivery(request: Request) -> dict[str, Any]:
             "from it."
         )
     desc = found[0]
-    route, workflow_id = routes[desc.id], desc.id
+    target, workflow_id = routes[desc.id], desc.id
     handle = client.get_workflow_handle(workflow_id)
     answer: dict[str, Any] = {
         "delivery_id": delivery_id,
-        "route": route.name,
+        "route": target.route,
+        "rule": target.rule,
         "workflow_id": workflow_id,
         "run_id": desc.run_id,
         "workflow_type": desc.workflow_type,
@@ -86,7 +88,7 @@ async def _delivery(request: Request) -> dict[str, Any]:
                 await handle.result(rpc_timeout=rpc)
             except WorkflowFailureError as exc:
                 answer["failure"] = str(exc.cause)
-    if route.mode == "update":
+    if target.mode == "update":
         answer["reply"] = await _update_reply(client, workflow_id, delivery_id)
     return answer
 

@@ -35,6 +35,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from webhook_gateway.config.routes import HooktideConfig, Route
+from webhook_gateway.config.target import Target
 from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.dispatch.temporal_errors import workflow_missing
@@ -95,13 +96,10 @@ class Filter:
         if self.outbound or self.outcomes:
             parts.append(f"WorkflowType = {_quoted(OUTBOUND_WORKFLOW)}")
         elif self.route is not None:
-            parts.append(f"WorkflowType = {_quoted(self.route.workflow)}")
-            parts.append(f"TaskQueue = {_quoted(self.route.task_queue)}")
-            prefix = self.route.workflow_id_rule.prefix
-            if prefix:
-                parts.append(f"WorkflowId STARTS_WITH {_quoted(prefix)}")
+            each = [_target_query(t) for t in self.route.targets.values()]
+            parts.append(each[0] if len(each) == 1 else "(" + " OR ".join(each) + ")")
         else:
-            types = sorted({r.workflow for r in config.routes})
+            types = sorted({t.workflow for r in config.routes for t in r.targets.values()})
             parts.append(f"WorkflowType IN ({', '.join(_quoted(t) for t in types)})")
         if self.task_queue:
             parts.append(f"TaskQueue = {_quoted(self.task_queue)}")
@@ -118,15 +116,33 @@ class Filter:
         return " AND ".join(parts)
 
 
-def candidates(routes: Iterable[Route], delivery_id: str) -> list[tuple[Route, str]]:
-    """The workflows a delivery may have started: one per route whose workflow id is derived
-    from the delivery id (a route that reads it from the request must be asked by id)."""
-    found: dict[str, tuple[Route, str]] = {}
+def _target_query(target: Target) -> str:
+    parts = [
+        f"WorkflowType = {_quoted(target.workflow)}",
+        f"TaskQueue = {_quoted(target.task_queue)}",
+    ]
+    if target.workflow_id.prefix:
+        parts.append(f"WorkflowId STARTS_WITH {_quoted(target.workflow_id.prefix)}")
+    return "(" + " AND ".join(parts) + ")"
+
+
+def candidates(routes: Iterable[Route], delivery_id: str) -> list[tuple[Target, str]]:
+    """The workflows a delivery may have started: one per target (a route's workflow, or
+    each rule's) whose workflow id is derived from the delivery id (a target that reads it
+    from the request must be asked by id)."""
+    found: dict[str, tuple[Target, str]] = {}
     for route in routes:
-        rule = route.workflow_id_rule
-        if not rule.sources():
-            found.setdefault(rule.prefix + delivery_id, (route, rule.prefix + delivery_id))
+        for target in route.targets.values():
+            rule = target.workflow_id
+            if not rule.sources():
+                found.setdefault(rule.prefix + delivery_id, (target, rule.prefix + delivery_id))
     return list(found.values())
+
+
+def target_for(route: Route, workflow_id: str) -> Target:
+    """The route's target a workflow id belongs to: the longest matching id prefix."""
+    targets = sorted(route.targets.values(), key=lambda t: len(t.workflow_id.prefix), reverse=True)
+    return next((t for t in targets if workflow_id.startswith(t.workflow_id.prefix)), targets[0])
 
 
 async def describe_existing(
@@ -163,19 +179,19 @@ def route_of(config: HooktideConfig, execution: Execution) -> tuple[str, str | N
     the workflow id from it."""
     if execution.workflow_type == OUTBOUND_WORKFLOW:
         return "(outbound)", None
-    best: Route | None = None
-    for route in config.routes:
-        prefix = route.workflow_id_rule.prefix
+    best: Target | None = None
+    for target in (t for route in config.routes for t in route.targets.values()):
+        prefix = target.workflow_id.prefix
         if (
-            route.workflow == execution.workflow_type
-            and route.task_queue == execution.task_queue
+            target.workflow == execution.workflow_type
+            and target.task_queue == execution.task_queue
             and execution.id.startswith(prefix)
-            and (best is None or len(prefix) > len(best.workflow_id_rule.prefix))
+            and (best is None or len(prefix) > len(best.workflow_id.prefix))
         ):
-            best = route
+            best = target
     if best is None:
         return "-", None
-    rule = best.workflow_id_rule
+    rule = best.workflow_id
     delivery = execution.id[len(rule.prefix) :] if not rule.sources() else None
     return best.name, delivery
 

@@ -1,0 +1,112 @@
+"""Where a verified event goes: a workflow, in one of the route modes.
+
+A route without rules is one target; a route with rules has one per rule (`Dispatch` holds
+the fields both share). The dispatcher sees only `Target`, so every mode works the same way
+for a route and for a rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from webhook_gateway.config.highfreq import BatchConfig, DebounceConfig, GroupCommitConfig
+from webhook_gateway.config.id_rule import IdRule
+
+Mode = Literal["start", "signal", "signal_with_start", "update", "batch", "debounce"]
+ADDRESSED_MODES = ("signal", "signal_with_start", "update")
+
+
+class Dispatch(BaseModel):
+    """The route file's fields that say how an event reaches its workflow."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Mode = "start"
+    task_queue: str = "hooktide"
+    workflow_id: IdRule | None = None
+    signal: str = "webhook"
+    update: str = "webhook"
+    reply_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    group_commit: GroupCommitConfig | None = None  # start mode only
+    batch: BatchConfig | None = None  # mode batch
+    debounce: DebounceConfig | None = None  # mode debounce
+
+    def _check_dispatch(self, owner: str) -> None:
+        """Mode-specific fields; `owner` names the route (and rule) in the message."""
+        for field_name, mode in (("batch", "batch"), ("debounce", "debounce")):
+            if self.mode == mode and getattr(self, field_name) is None:
+                raise ValueError(
+                    f"{owner}: field {field_name} is missing; mode '{mode}' needs "
+                    f"{field_name}: {{key: <JMESPath over the body>, ...}}"
+                )
+            if self.mode != mode and getattr(self, field_name) is not None:
+                raise ValueError(
+                    f"{owner}: field {field_name} is only for mode '{mode}' "
+                    f"(the mode here is '{self.mode}')"
+                )
+        if self.group_commit is not None and self.mode != "start":
+            raise ValueError(
+                f"{owner}: field group_commit is only for mode 'start' "
+                f"(the mode here is '{self.mode}')"
+            )
+        if self.mode in ADDRESSED_MODES and (
+            self.workflow_id is None or not self.workflow_id.sources()
+        ):
+            raise ValueError(
+                f"{owner}: mode '{self.mode}' needs workflow_id with a 'header', 'jmespath' or "
+                "'path_param': it names the workflow that receives the event"
+            )
+
+    @property
+    def dedupes_on_workflow_id(self) -> bool:
+        """A start's workflow id read from the request is what Temporal dedupes on."""
+        return (
+            self.mode == "start"
+            and self.workflow_id is not None
+            and bool(self.workflow_id.sources())
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """One workflow an event is sent to. `name` is unique per gateway: the route's name, or
+    `route.rule` for a rule (it names group-commit inboxes and batch/debounce collectors)."""
+
+    route: str
+    rule: str | None
+    workflow: str
+    workflow_id: IdRule
+    mode: Mode
+    task_queue: str
+    signal: str
+    update: str
+    reply_timeout_seconds: float
+    group_commit: GroupCommitConfig | None
+    batch: BatchConfig | None
+    debounce: DebounceConfig | None
+
+    @property
+    def name(self) -> str:
+        return self.route if self.rule is None else f"{self.route}.{self.rule}"
+
+    @classmethod
+    def of(
+        cls, dispatch: Dispatch, *, route: str, rule: str | None, workflow: str, workflow_id: IdRule
+    ) -> Target:
+        return cls(
+            route=route,
+            rule=rule,
+            workflow=workflow,
+            workflow_id=workflow_id,
+            mode=dispatch.mode,
+            task_queue=dispatch.task_queue,
+            signal=dispatch.signal,
+            update=dispatch.update,
+            reply_timeout_seconds=dispatch.reply_timeout_seconds,
+            group_commit=dispatch.group_commit,
+            batch=dispatch.batch,
+            debounce=dispatch.debounce,
+        )
