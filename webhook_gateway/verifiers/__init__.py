@@ -18,6 +18,8 @@ from webhook_gateway.verifiers.basic_auth import BasicAuthConfig
 from webhook_gateway.verifiers.bearer import BearerConfig
 from webhook_gateway.verifiers.github import GitHubConfig
 from webhook_gateway.verifiers.hmac_signature import HmacConfig
+from webhook_gateway.verifiers.meta import MetaConfig
+from webhook_gateway.verifiers.microsoft_graph import MicrosoftGraphConfig
 from webhook_gateway.verifiers.none import NoVerifierConfig
 from webhook_gateway.verifiers.shopify import ShopifyConfig
 from webhook_gateway.verifiers.slack import SlackConfig
@@ -27,6 +29,7 @@ from webhook_gateway.verifiers.standard_webhooks import (
 )
 from webhook_gateway.verifiers.stripe import StripeConfig
 from webhook_gateway.verifiers.twilio import TwilioConfig
+from webhook_gateway.verifiers.zoom import ZoomConfig
 
 VerifierConfig = Annotated[
     StandardWebhooksConfig
@@ -36,6 +39,9 @@ VerifierConfig = Annotated[
     | ShopifyConfig
     | SlackConfig
     | TwilioConfig
+    | ZoomConfig
+    | MetaConfig
+    | MicrosoftGraphConfig
     | HmacConfig
     | BearerConfig
     | ApiKeyConfig
