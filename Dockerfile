@@ -7,6 +7,7 @@ COPY webhook_gateway ./webhook_gateway
 COPY workflows ./workflows
 COPY activities ./activities
 COPY worker.py hooktide.yaml ./
+COPY schemas ./schemas
 RUN pip install --no-cache-dir -c constraints.txt . \
     && useradd --system --uid 10001 hooktide
 USER hooktide

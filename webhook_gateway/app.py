@@ -30,6 +30,7 @@ from webhook_gateway.observability.metrics import GatewayMetrics, with_intercept
 from webhook_gateway.observability.tracing import TracingMiddleware
 from webhook_gateway.operator import deliveries, health
 from webhook_gateway.operator import outbound as outbound_api
+from webhook_gateway.operator.explain import explain_route
 from webhook_gateway.operator.openapi import openapi_document
 from webhook_gateway.problem import error_response, problem_response
 
@@ -57,6 +58,7 @@ def create_app(
         "approval": approvals.approval_page,
         "outbound-status": outbound_api.status,
         "outbound-redrive": outbound_api.redrive,
+        "explain": explain_route,
     }
     example = settings.approval_secret is not None
     routes: list[BaseRoute] = [

@@ -157,7 +157,11 @@ def check(*, connect_temporal: bool = False) -> Report:
         found.append(str(exc))
     else:
         found += _config_problems(config)
-        warned = [warning for route in config.routes for warning in route.unsigned_ids()]
+        warned = [
+            warning
+            for route in config.routes
+            for warning in (*route.unsigned_ids(), *route.unsigned_event_type())
+        ]
     if settings is not None:
         found += _settings_problems(settings)
         if connect_temporal:

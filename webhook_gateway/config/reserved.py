@@ -25,6 +25,7 @@ OPERATOR_PATHS = (
     OperatorPath("approval", "/approvals/{token}", ("GET", "POST"), example=True),
     OperatorPath("outbound-status", "/outbound/{delivery_id}"),
     OperatorPath("outbound-redrive", "/outbound/{delivery_id}/redrive", ("POST",)),
+    OperatorPath("explain", "/routes/{name}/explain", ("POST",)),
 )
 
 RESERVED_PREFIXES = tuple(dict.fromkeys("/" + p.path.split("/")[1] for p in OPERATOR_PATHS))

@@ -263,6 +263,19 @@ class Route(Dispatch):
             if not self.verifier.signs(rule)
         ]
 
+    def unsigned_event_type(self) -> list[str]:
+        """A warning when rules route on an event type the signature does not cover."""
+        rule = self.event_type_rule
+        if not self.rules or rule is None or rule.part in self.verifier.signed_parts:
+            return []
+        return [
+            f"Route '{self.name}': its rules read the event type from the {rule.describe()}, "
+            f"which the '{self.verifier.type}' verifier does not sign; whoever holds a captured "
+            "delivery can replay its body under another event type, so a rule that starts "
+            "work should also check the body (a `when` on a field only that event has; "
+            "docs/RULES.md)."
+        ]
+
     def forwarded_headers(self) -> frozenset[str]:
         names = set(DEFAULT_FORWARDED) | set(self.forward_headers)
         rule = self.delivery_id_rule

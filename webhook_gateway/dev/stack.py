@@ -25,6 +25,9 @@ DEV_ENV = {
     "HOOKTIDE_ORDERS_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LW9yZGVycy1zZWNyZXQ=",
     "HOOKTIDE_TICKETS_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LXRpY2tldC1zZWNyZXQ=",
     "HOOKTIDE_OPERATOR_TOKEN": "dev-operator-token",
+    # The provider examples' routes (`github`, `stripe` in hooktide.yaml).
+    "HOOKTIDE_GITHUB_SECRET": "hooktide-local-dev-github-secret",
+    "HOOKTIDE_STRIPE_SECRET": "whsec_hooktideLocalDevStripeSecret",
     # The example's inventory, CRM and subscriber services run on loopback.
     "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8,::1/128",
     # The order example (webhook_gateway/dev/peers.py adds the peers' URLs and ports).

@@ -7,6 +7,7 @@ from typing import Any
 from webhook_gateway import __version__
 from webhook_gateway.config.reserved import OPERATOR_PATHS
 from webhook_gateway.config.routes import PARAM, HooktideConfig, Route
+from webhook_gateway.config.schemas import load_schema
 from webhook_gateway.operator.openapi_auth import header_parameters, security
 
 PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -20,7 +21,9 @@ ERRORS = {
     "408": "The body did not arrive in time",
     "413": "Body larger than the route's limit",
     "415": "Content type not accepted by this route",
-    "422": "No delivery id or workflow id in the event, or the workflow refused it",
+    "422": "No delivery id or workflow id in the event, the body does not match the schema "
+    "(`errors` lists each failing value's JSON Pointer), no rule takes it (otherwise: reject), "
+    "or the workflow refused it",
     "429": "Rate limit reached; see Retry-After",
     "502": "Update mode: the workflow's reply was not a WebhookReply",
     "503": "Temporal did not accept the event; retry after Retry-After seconds",
@@ -41,7 +44,19 @@ def _operation(route: Route) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ack"}}},
         }
     }
-    if route.mode == "update":
+    if route.rules:
+        responses["202"] = {
+            "description": "Temporal holds the event for every target (rule) it matched.",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RoutedAck"}}},
+        }
+        if route.otherwise == "ignore":
+            responses["200"] = {
+                "description": "No rule takes this event type; nothing was started.",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Ignored"}}
+                },
+            }
+    if any(t.mode == "update" for t in route.targets.values()):
         responses["200"] = {
             "description": "The workflow's reply (status, headers and body chosen by it)",
             "content": {"application/json": {"schema": {}}},
@@ -53,18 +68,36 @@ def _operation(route: Route) -> dict[str, Any]:
         for name in PARAM.findall(route.path)
     ]
     params += header_parameters(route)
-    content: dict[str, Any] = {ct: {"schema": {}} for ct in route.content_types}
+    content: dict[str, Any] = {ct: _body(route) for ct in route.content_types}
     scheme = security(route)
     auth: dict[str, Any] = {"security": [{scheme[0]: []}]} if scheme else {}
     return auth | {
         "operationId": route.name,
-        "summary": f"{route.mode} {route.workflow} on task queue {route.task_queue}",
+        "summary": _summary(route),
         "description": f"Verified with `{route.verifier.type}`; body at most "
         f"{route.max_body_bytes} bytes.",
         "parameters": params,
         "requestBody": {"required": True, "content": content},
         "responses": responses,
     }
+
+
+def _summary(route: Route) -> str:
+    if not route.rules:
+        return f"{route.mode} {route.workflow} on task queue {route.task_queue}"
+    rules = "; ".join(f"{t.rule}: {t.mode} {t.workflow}" for t in route.targets.values())
+    return f"rules (fan_out {route.fan_out}, otherwise {route.otherwise}): {rules}"
+
+
+def _body(route: Route) -> dict[str, Any]:
+    """The route's JSON Schema, and each rule's (a rule's schema applies when it matches)."""
+    media: dict[str, Any] = {"schema": {}}
+    if route.schema_file is not None:
+        media["schema"] = load_schema(route.schema_file).schema
+    by_rule = {r.name: load_schema(r.schema_file).schema for r in route.rules if r.schema_file}
+    if by_rule:
+        media["x-hooktide-rule-schemas"] = by_rule
+    return media
 
 
 def _operator_operations() -> dict[str, dict[str, Any]]:
@@ -167,6 +200,40 @@ def _operator_operations() -> dict[str, dict[str, Any]]:
             },
         }
     }
+    docs["explain"] = {
+        "post": {
+            "operationId": "explain-route",
+            "summary": "Dry run: what the route would do with a sample request (rules matched "
+            "and why, workflow ids, inputs, schema errors); nothing is verified or started",
+            "security": [{"operator": []}],
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "body": {},
+                                "headers": {"type": "object"},
+                                "query": {"type": "object"},
+                                "path_params": {"type": "object"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {"description": "The explanation (as `hooktide explain --json`)"},
+                "400": _problem("The sample is not the JSON object described"),
+                "401": _problem("Missing or wrong operator token"),
+                "403": _problem("Operator endpoints are off (no HOOKTIDE_OPERATOR_TOKEN)"),
+                "404": _problem("No route of that name"),
+            },
+        }
+    }
     return docs
 
 
@@ -205,6 +272,36 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
                         "status_url": {"type": "string"},
                     },
                 },
+                "RoutedAck": {
+                    "type": "object",
+                    "required": ["delivery_id", "event_type", "targets"],
+                    "properties": {
+                        "delivery_id": {"type": "string"},
+                        "event_type": {"type": ["string", "null"]},
+                        "targets": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["rule", "workflow_id", "run_id", "duplicate"],
+                                "properties": {
+                                    "rule": {"type": "string"},
+                                    "workflow_id": {"type": "string"},
+                                    "run_id": {"type": ["string", "null"]},
+                                    "duplicate": {"type": ["boolean", "null"]},
+                                },
+                            },
+                        },
+                    },
+                },
+                "Ignored": {
+                    "type": "object",
+                    "required": ["delivery_id", "event_type", "ignored"],
+                    "properties": {
+                        "delivery_id": {"type": "string"},
+                        "event_type": {"type": ["string", "null"]},
+                        "ignored": {"const": True},
+                    },
+                },
                 "Problem": {
                     "type": "object",
                     "description": "RFC 9457 problem details",
@@ -215,6 +312,18 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
                         "status": {"type": "integer"},
                         "detail": {"type": "string"},
                         "instance": {"type": "string"},
+                        "errors": {
+                            "type": "array",
+                            "description": "Schema mismatches: each failing value's JSON "
+                            "Pointer and what is wrong (at most 20)",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "pointer": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
                     },
                 },
             },

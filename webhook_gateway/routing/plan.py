@@ -71,22 +71,11 @@ class Planner:
         route = self.route
         delivery_id = extract_id(route.delivery_id_rule, what="delivery id", **delivery.id_sources)
         event_type = self.event_type(delivery)
-        if route.schema_file is not None:
-            check_schema(route.schema_file, delivery.body, owner=f"route '{route.name}'")
+        self.check_route_schema(delivery)
         base = self.base_event(delivery, delivery_id, event_type)
         if not route.rules:
-            target = route.targets[None]
-            return Plan(
-                delivery_id=delivery_id,
-                event_type=event_type,
-                targets=[
-                    Planned(
-                        target=target,
-                        event=base,
-                        workflow_id=self._workflow_id(target, delivery, delivery_id),
-                    )
-                ],
-            )
+            own = self.own(base, delivery)
+            return Plan(delivery_id=delivery_id, event_type=event_type, targets=[own])
         context = delivery.context(event_type)
         rules = self.router.select(event_type, context)
         if not rules:
@@ -101,6 +90,16 @@ class Planner:
             event_type=event_type,
             targets=[self.planned(rule, base, delivery, context) for rule in rules],
         )
+
+    def check_route_schema(self, delivery: Delivery) -> None:
+        if self.route.schema_file is not None:
+            check_schema(self.route.schema_file, delivery.body, owner=f"route '{self.route.name}'")
+
+    def own(self, base: WebhookEvent, delivery: Delivery) -> Planned:
+        """A route without rules: its own workflow, with the whole event."""
+        target = self.route.targets[None]
+        workflow_id = self._workflow_id(target, delivery, base.delivery_id)
+        return Planned(target=target, event=base, workflow_id=workflow_id)
 
     def planned(
         self, rule: Rule, base: WebhookEvent, delivery: Delivery, context: dict[str, object]
