@@ -41,7 +41,7 @@ class MicrosoftGraphConfig(VerifierSettings):
         )
 
     def default_event_type(self) -> EventTypeRule:
-        return EventTypeRule(jmespath="value[0].changeType")
+        return EventTypeRule(jmespath="value[0].changeType || value[0].lifecycleEvent")
 
 
 def malformed_body(detail: str) -> VerificationFailed:
