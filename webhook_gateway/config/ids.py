@@ -6,8 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import jmespath
-
+from webhook_gateway.config.event_type import compile_jmespath, search
 from webhook_gateway.config.id_rule import IdRule
 from webhook_gateway.errors import UnprocessableEvent
 
@@ -30,7 +29,7 @@ def extract_id(
     if rule.header:
         value = headers.get(rule.header)
     elif rule.jmespath:
-        value = jmespath.search(rule.jmespath, body) if isinstance(body, dict | list) else None
+        value = search(compile_jmespath(rule.jmespath), body)
     elif rule.path_param:
         value = path_params.get(rule.path_param)
     elif rule.body_sha256:

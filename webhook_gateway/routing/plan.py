@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from webhook_gateway.config.event_type import EventTypeRule
 from webhook_gateway.config.ids import extract_id
 from webhook_gateway.config.routes import Route
 from webhook_gateway.config.rules import Rule
 from webhook_gateway.config.target import Target
 from webhook_gateway.contracts.events import WebhookEvent
-from webhook_gateway.errors import NoMatchingRule
+from webhook_gateway.errors import NoMatchingRule, UnprocessableEvent
 from webhook_gateway.routing.delivery import Delivery
 from webhook_gateway.routing.payload import check_schema, project, required_keys
 from webhook_gateway.routing.router import Router
@@ -51,6 +53,15 @@ class Planner:
     def base_event(
         self, delivery: Delivery, delivery_id: str, event_type: str | None
     ) -> WebhookEvent:
+        try:
+            return self._event(delivery, delivery_id, event_type)
+        except ValidationError as exc:
+            raise UnprocessableEvent(
+                "The body cannot be carried to a workflow: "
+                f"{exc.errors()[0]['msg']} (JSON nested a few hundred levels deep?)."
+            ) from None
+
+    def _event(self, delivery: Delivery, delivery_id: str, event_type: str | None) -> WebhookEvent:
         return WebhookEvent(
             route=self.route.name,
             delivery_id=delivery_id,
@@ -69,9 +80,9 @@ class Planner:
         """Raises `UnprocessableEvent` (a missing id, a schema mismatch, a null input, no
         rule under `otherwise: reject`): then nothing of the delivery is sent anywhere."""
         route = self.route
+        self.check_route_schema(delivery)
         delivery_id = extract_id(route.delivery_id_rule, what="delivery id", **delivery.id_sources)
         event_type = self.event_type(delivery)
-        self.check_route_schema(delivery)
         base = self.base_event(delivery, delivery_id, event_type)
         if not route.rules:
             own = self.own(base, delivery)
