@@ -28,6 +28,13 @@ HEADERS: dict[str, list[tuple[str, str]]] = {
         ("X-Slack-Request-Timestamp", "Unix seconds; must be within the tolerance window."),
     ],
     "twilio": [("X-Twilio-Signature", "Base64 HMAC of the URL and sorted form parameters.")],
+    "zoom": [
+        ("x-zm-signature", "`v0=<hex HMAC-SHA256 of v0:{timestamp}:{body}>`."),
+        ("x-zm-request-timestamp", "Unix seconds; must be within the tolerance window."),
+    ],
+    "meta": [("X-Hub-Signature-256", "`sha256=<hex HMAC-SHA256 of the body>` (app secret).")],
+    # microsoft_graph: no header; the secret is each notification's `clientState`, in the body.
+    "microsoft_graph": [],
 }
 SCHEMES: dict[str, dict[str, Any]] = {
     "bearer": {"type": "http", "scheme": "bearer"},
