@@ -138,3 +138,23 @@ async def test_the_served_document_for_the_shipped_route_file_validates(
     document = response.json()
     validate(document)
     assert {r.path for r in config.routes} <= set(document["paths"])
+
+
+def test_schemas_and_rule_answers_appear_for_their_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(REPO / "hooktide.yaml")
+    document = openapi_document(config)
+    validate(document)
+    orders = document["paths"]["/webhooks/orders"]["post"]
+    body = orders["requestBody"]["content"]["application/json"]["schema"]
+    assert body["title"] == "Order" and "lines" in body["required"]
+    github = document["paths"]["/webhooks/github"]["post"]
+    assert github["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/RoutedAck"
+    }
+    assert github["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Ignored"
+    }
+    assert "deploy-main: start DeployWorkflow" in github["summary"]
+    assert "/routes/{name}/explain" in document["paths"]
+    problem = document["components"]["schemas"]["Problem"]["properties"]
+    assert problem["errors"]["items"]["properties"]["pointer"] == {"type": "string"}
