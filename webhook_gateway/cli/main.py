@@ -166,7 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
         "send",
         help="sign FILE with ROUTE's verifier settings and post it",
         description="Sign FILE as ROUTE's verifier expects (standard_webhooks, github, stripe, "
-        "shopify, slack, twilio form bodies, hmac, bearer, api_key, basic) and POST it.",
+        "shopify, slack, twilio form bodies, zoom, meta, microsoft_graph, hmac, bearer, "
+        "api_key, basic) and POST it.",
     )
     send.add_argument("route")
     send.add_argument("file")

@@ -82,6 +82,22 @@ def _operation(route: Route) -> dict[str, Any]:
     }
 
 
+def _handshake(route: Route, method: str) -> dict[str, Any]:
+    return {
+        "operationId": f"{route.name}-{method.lower()}-handshake",
+        "summary": f"The sender's endpoint-ownership check (`{route.verifier.type}`); starts "
+        "nothing (docs/RULES.md, Senders' handshakes)",
+        "responses": {
+            "200": {
+                "description": "The challenge, as text/plain",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            },
+            "403": _problem("The verify token does not match the route's"),
+            "405": _problem("Not the sender's check"),
+        },
+    }
+
+
 def _summary(route: Route) -> str:
     if not route.rules:
         return f"{route.mode} {route.workflow} on task queue {route.task_queue}"
@@ -245,6 +261,8 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
             item[method.lower()] = _operation(route) | {
                 "operationId": f"{route.name}-{method.lower()}"
             }
+        for method in sorted(route.verifier.handshake_methods - set(route.methods)):
+            item[method.lower()] = _handshake(route, method)
     operations = _operator_operations()
     for operator_path in OPERATOR_PATHS:
         if operator_path.name in operations:  # the example's HTML pages are not an API
