@@ -31,7 +31,9 @@ from webhook_gateway.dispatch.temporal_client import connect
 from webhook_gateway.observability import tracing
 from webhook_gateway.observability.metrics import worker_runtime
 from webhook_gateway.observability.process import setup_process
+from workflows.example.github import DeployWorkflow, PullRequestWorkflow
 from workflows.example.order import OrderWorkflow
+from workflows.example.stripe import CheckoutWorkflow, InvoiceWorkflow, LedgerWorkflow
 from workflows.example.ticket import TicketWorkflow
 from workflows.highfreq.batch import BatchCollectorWorkflow
 from workflows.highfreq.debounce import DebounceCollectorWorkflow
@@ -49,6 +51,11 @@ WORKFLOWS: Sequence[type] = [
     BatchCollectorWorkflow,
     DebounceCollectorWorkflow,
     EventBatchWorkflow,
+    DeployWorkflow,
+    PullRequestWorkflow,
+    CheckoutWorkflow,
+    InvoiceWorkflow,
+    LedgerWorkflow,
 ]
 
 
