@@ -30,6 +30,7 @@ pytestmark = pytest.mark.slow
 FIXTURES = REPO / "tests" / "fixtures" / "providers"
 GITHUB_SECRET = "github-e2e-secret-0123456789"
 STRIPE_SECRET = "whsec_stripe-e2e-secret-0123456789"
+OPERATOR_TOKEN = "operator-e2e-token-0123456789"
 
 
 def fixture(sender: str, name: str) -> dict[str, Any]:
@@ -77,6 +78,7 @@ async def gateway(
 ) -> AsyncIterator[GatewayClient]:
     monkeypatch.setenv("HOOKTIDE_GITHUB_SECRET", GITHUB_SECRET)
     monkeypatch.setenv("HOOKTIDE_STRIPE_SECRET", STRIPE_SECRET)
+    monkeypatch.setenv("HOOKTIDE_OPERATOR_TOKEN", OPERATOR_TOKEN)
     async with serve_gateway(shipped_routes(task_queue), client=client) as http:
         yield http
 
@@ -231,6 +233,12 @@ async def test_stripe_fan_out_starts_each_matching_rules_workflow(
     assert [t["rule"] for t in ack["targets"]] == ["checkout"]
     done = await client.get_workflow_handle(ack["targets"][0]["workflow_id"]).result()
     assert done["session"] == checkout["data"]["object"]["id"]
+    # The operator's delivery lookup finds a rule's workflow from the delivery id.
+    auth = {"authorization": f"Bearer {OPERATOR_TOKEN}"}
+    found = await gateway.get(f"/deliveries/{checkout['id']}", headers=auth)
+    assert found.status_code == 200, found.text
+    assert found.json()["rule"] == "checkout" and found.json()["route"] == "stripe"
+    assert found.json()["workflow_id"] == f"stripe-checkout-{checkout['id']}"
 
 
 async def test_concurrent_redeliveries_start_each_target_once(

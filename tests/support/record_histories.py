@@ -7,6 +7,7 @@ files: they are what running workflows were recorded with):
     .venv/bin/python -m tests.support.record_histories highfreq   # inbox, batch, debounce only
     .venv/bin/python -m tests.support.record_histories orders     # OrderWorkflow, with its peers
     .venv/bin/python -m tests.support.record_histories outbound   # webhook delivery only
+    .venv/bin/python -m tests.support.record_histories providers  # GitHub and Stripe examples
 
 The outbound history is named after the delivery workflow's newest patch, so recording it
 again never overwrites the histories of earlier versions.
@@ -15,6 +16,7 @@ again never overwrites the histories of earlier versions.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -45,6 +47,8 @@ from webhook_gateway.contracts.highfreq import (
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.dev.temporal_server import TemporalDevServer
 from worker import build_worker
+from workflows.example.github import DeployWorkflow, PullRequestWorkflow
+from workflows.example.stripe import CheckoutWorkflow, InvoiceWorkflow, LedgerWorkflow
 from workflows.example.ticket import TicketWorkflow
 from workflows.highfreq.batch import BatchCollectorWorkflow
 from workflows.highfreq.debounce import DebounceCollectorWorkflow
@@ -198,6 +202,52 @@ async def record_outbound(client: Client, queue: str, name: str) -> None:
     (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
 
+async def record_providers(client: Client, queue: str) -> None:
+    """The GitHub and Stripe examples on the senders' own payloads (tests/fixtures)."""
+    fixtures = HISTORIES.parent / "fixtures" / "providers"
+
+    def payload(sender: str, name: str) -> Any:
+        return json.loads((fixtures / sender / f"{name}.json").read_text(encoding="utf-8"))
+
+    async def save(name: str, workflow_id: str) -> None:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+
+    tag = uuid.uuid4().hex[:6]
+    push = payload("github", "push")
+    projected = {"sha": push["after"], "repo": push["repository"]["full_name"],
+                 "pusher": push["pusher"]["name"]}  # fmt: skip
+    wid = f"rec-deploy-{tag}"
+    await client.execute_workflow(
+        DeployWorkflow.run, event("gh-push", projected).model_copy(update={"event_type": "push"}),
+        id=wid, task_queue=queue,
+    )  # fmt: skip
+    await save("deploy_completed", wid)
+    wid = f"rec-pr-{tag}"
+    names = ("pull_request.opened", "pull_request.synchronize", "pull_request.closed")
+    first, *rest = [
+        event(f"gh-{n}", payload("github", n)).model_copy(update={"event_type": n}) for n in names
+    ]
+    handle = await client.start_workflow(
+        PullRequestWorkflow.run, id=wid, task_queue=queue, start_signal="webhook",
+        start_signal_args=[first],
+    )  # fmt: skip
+    for one in rest:
+        await handle.signal("webhook", one)
+    await handle.result()
+    await save("pull_request_closed", wid)
+    for workflow, name, history in (
+        (CheckoutWorkflow.run, "checkout.session.completed", "stripe_checkout"),
+        (InvoiceWorkflow.run, "invoice.paid", "stripe_invoice_paid"),
+        (LedgerWorkflow.run, "invoice.paid", "stripe_ledger"),
+    ):
+        wid = f"rec-{history}-{tag}"
+        body = payload("stripe", name)
+        one = event(body["id"], body).model_copy(update={"event_type": name})
+        await client.execute_workflow(workflow, one, id=wid, task_queue=queue)  # type: ignore[arg-type]
+        await save(history, wid)
+
+
 async def main(only: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = TemporalDevServer(db_file=Path(tmp) / "t.db", port=free_port(), ui_port=None)
@@ -215,6 +265,8 @@ async def main(only: str | None = None) -> None:
                     await record_highfreq(client, queue)
                 if only in (None, "outbound"):
                     await record_outbound(client, queue, OUTBOUND_HISTORY)
+                if only in (None, "providers"):
+                    await record_providers(client, queue)
         finally:
             server.stop()
 

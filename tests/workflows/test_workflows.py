@@ -102,6 +102,8 @@ async def test_ticket_ignores_a_redelivered_signal(time_skipping: WorkflowEnviro
 def test_histories_are_recorded() -> None:
     assert {p.stem for p in HISTORIES} >= {
         "order_completed", "order_rejected", "order_approved", "order_failed", "ticket_closed",
+        "deploy_completed", "pull_request_closed", "stripe_checkout", "stripe_invoice_paid",
+        "stripe_ledger",
     }  # fmt: skip
 
 

@@ -14,34 +14,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from webhook_gateway.contracts.events import WebhookEvent
     from workflows.dedupe import DeliveryLog
+    from workflows.example.payloads import Strict, problems, read
 
 #: A body that is not the projected push: the workflow fails, and retrying cannot help.
 INVALID_DEPLOY_REQUEST = "InvalidDeployRequest"
 #: Stands in for the rollout; a real deploy would call its activities here.
-ROLLOUT = timedelta(seconds=30)
+ROLLOUT = timedelta(seconds=1)
 IDLE_TIMEOUT = timedelta(days=30)
 CLOSED = "pull_request.closed"
 
 
-class _Strict(BaseModel):
-    """A body field of the wrong type is an error, not a conversion; unknown fields pass."""
-
-    model_config = ConfigDict(strict=True)
-
-
-def _problems(err: ValidationError) -> list[str]:
-    """`pull_request.head.sha: Field required`: the body's path, then what is wrong."""
-    return [f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors()]
-
-
-class DeployRequest(_Strict):
+class DeployRequest(Strict):
     """The body the `deploy-main` rule projects from a push."""
 
     sha: str
@@ -61,17 +50,13 @@ class Deployment(BaseModel):
 class DeployWorkflow:
     @workflow.run
     async def run(self, event: WebhookEvent) -> Deployment:
-        try:
-            request = DeployRequest.model_validate(event.body)
-        except ValidationError as err:
-            problems = _problems(err)
-            raise ApplicationError(
-                f"Delivery {event.delivery_id} is not a deploy request ({'; '.join(problems)}); "
-                "the rule's input should project {sha, repo, pusher}",
-                {"delivery_id": event.delivery_id, "problems": problems},
-                type=INVALID_DEPLOY_REQUEST,
-                non_retryable=True,
-            ) from None
+        request = read(
+            DeployRequest,
+            event.body,
+            delivery_id=event.delivery_id,
+            kind=INVALID_DEPLOY_REQUEST,
+            what="a deploy request (the rule's input should project {sha, repo, pusher})",
+        )
         started = workflow.now()
         workflow.logger.info("deploying %s of %s", request.sha, request.repo)
         await workflow.sleep(ROLLOUT)
@@ -110,22 +95,22 @@ class PullRequestState(BaseModel):
     ignored: list[str]
 
 
-class HeadFields(_Strict):
+class HeadFields(Strict):
     sha: str
 
 
-class PullRequestFields(_Strict):
+class PullRequestFields(Strict):
     number: int
     title: str
     head: HeadFields
     merged: bool | None = None
 
 
-class RepositoryFields(_Strict):
+class RepositoryFields(Strict):
     full_name: str
 
 
-class PullRequestBody(_Strict):
+class PullRequestBody(Strict):
     action: str
     pull_request: PullRequestFields
     repository: RepositoryFields
@@ -171,7 +156,7 @@ class PullRequestWorkflow:
             workflow.logger.warning(
                 "delivery %s ignored, not a pull request event: %s",
                 event.delivery_id,
-                "; ".join(_problems(err)),
+                "; ".join(problems(err)),
             )
             self._state.ignored.append(event.delivery_id)
             return

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
+from pydantic import BaseModel, JsonValue
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from webhook_gateway.contracts.events import WebhookEvent
+    from workflows.example.payloads import Strict, read
 
 INVALID_STRIPE_EVENT = "InvalidStripeEvent"
 #: Paid, or nothing to pay: what may be fulfilled. A delayed method (a bank debit) completes
@@ -28,20 +28,14 @@ INVALID_STRIPE_EVENT = "InvalidStripeEvent"
 FULFILLABLE = ("paid", "no_payment_required")
 
 
-class _Strict(BaseModel):
-    """A body field of the wrong type is an error, not a conversion; unknown fields pass."""
-
-    model_config = ConfigDict(strict=True)
-
-
 M = TypeVar("M", bound=BaseModel)
 
 
-class StripeEventData(_Strict):
+class StripeEventData(Strict):
     object: dict[str, JsonValue]
 
 
-class StripeEvent(_Strict):
+class StripeEvent(Strict):
     id: str
     type: str
     data: StripeEventData
@@ -54,22 +48,17 @@ def _read(event: WebhookEvent, model: type[M]) -> tuple[StripeEvent, M]:
 
 
 def _validate(model: type[M], data: object, event: WebhookEvent, where: str = "") -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        problems = [
-            f"{where}{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in err.errors()
-        ]
-        raise ApplicationError(
-            f"Delivery {event.delivery_id} is not a Stripe event this workflow can read: "
-            + "; ".join(problems),
-            {"delivery_id": event.delivery_id, "problems": problems},
-            type=INVALID_STRIPE_EVENT,
-            non_retryable=True,
-        ) from None
+    return read(
+        model,
+        data,
+        delivery_id=event.delivery_id,
+        kind=INVALID_STRIPE_EVENT,
+        what="a Stripe event this workflow can read",
+        where=where,
+    )
 
 
-class SessionFields(_Strict):
+class SessionFields(Strict):
     id: str
     amount_total: int
     currency: str
@@ -78,7 +67,7 @@ class SessionFields(_Strict):
     client_reference_id: str | None = None
 
 
-class InvoiceFields(_Strict):
+class InvoiceFields(Strict):
     id: str
     amount_due: int
     amount_paid: int
