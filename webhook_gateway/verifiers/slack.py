@@ -18,15 +18,13 @@ from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import (
     SignedRequest,
-    TimestampedHmac,
     Tolerance,
-    Verified,
     VerifierSettings,
 )
+from webhook_gateway.verifiers.v0_signature import V0Signature
 
 SIGNATURE = "X-Slack-Signature"
 TIMESTAMP = "X-Slack-Request-Timestamp"
-PREFIX = "v0="
 MAX_CHALLENGE_BODY = 4096
 
 
@@ -48,27 +46,11 @@ class SlackConfig(VerifierSettings):
         return EventTypeRule(jmespath="event.type || type")
 
 
-class SlackVerifier(TimestampedHmac):
+class SlackVerifier(V0Signature):
+    signature_header = SIGNATURE
+    timestamp_header = TIMESTAMP
+    key_name = "signing secret"
     secret_headers: frozenset[str] = frozenset({"x-slack-signature"})
-
-    def verify(self, request: SignedRequest) -> Verified:
-        value = checks.header(request, SIGNATURE)
-        stamp = checks.timestamp(
-            checks.header(request, TIMESTAMP),
-            name=TIMESTAMP,
-            tolerance=self._tolerance,
-            now=self._clock(),
-        )
-        given = checks.decode(value.removeprefix(PREFIX), "hex")
-        if not value.startswith(PREFIX) or given is None or len(given) != 32:
-            raise checks.malformed(f"Header {SIGNATURE} must be 'v0=' and 64 hex digits.")
-        signed = f"v0:{stamp}:".encode() + request.body
-        expected = (checks.digest(key, signed) for key in self._keys)
-        if not checks.any_match(expected, [given]):
-            raise checks.bad_signature(
-                f"Header {SIGNATURE} does not match the body, {TIMESTAMP} and the signing secret."
-            )
-        return Verified()
 
     def respond(self, request: SignedRequest) -> Response | None:
         """Slack's URL check, already verified: answer with its challenge, start nothing."""

@@ -22,15 +22,13 @@ from webhook_gateway.contracts.secrets import SecretSources
 from webhook_gateway.verifiers import checks
 from webhook_gateway.verifiers.base import (
     SignedRequest,
-    TimestampedHmac,
     Tolerance,
-    Verified,
     VerifierSettings,
 )
+from webhook_gateway.verifiers.v0_signature import V0Signature
 
 SIGNATURE = "x-zm-signature"
 TIMESTAMP = "x-zm-request-timestamp"
-PREFIX = "v0="
 VALIDATION_EVENT = "endpoint.url_validation"
 MAX_VALIDATION_BODY = 4096
 MAX_PLAIN_TOKEN_CHARS = 256
@@ -54,27 +52,11 @@ class ZoomConfig(VerifierSettings):
         return EventTypeRule(jmespath="event")
 
 
-class ZoomVerifier(TimestampedHmac):
+class ZoomVerifier(V0Signature):
+    signature_header = SIGNATURE
+    timestamp_header = TIMESTAMP
+    key_name = "secret token"
     secret_headers: frozenset[str] = frozenset({SIGNATURE})
-
-    def verify(self, request: SignedRequest) -> Verified:
-        value = checks.header(request, SIGNATURE)
-        stamp = checks.timestamp(
-            checks.header(request, TIMESTAMP),
-            name=TIMESTAMP,
-            tolerance=self._tolerance,
-            now=self._clock(),
-        )
-        given = checks.decode(value.removeprefix(PREFIX), "hex")
-        if not value.startswith(PREFIX) or given is None or len(given) != 32:
-            raise checks.malformed(f"Header {SIGNATURE} must be 'v0=' and 64 hex digits.")
-        signed = f"v0:{stamp}:".encode() + request.body
-        expected = (checks.digest(key, signed) for key in self._keys)
-        if not checks.any_match(expected, [given]):
-            raise checks.bad_signature(
-                f"Header {SIGNATURE} does not match the body, {TIMESTAMP} and the secret token."
-            )
-        return Verified()
 
     def respond(self, request: SignedRequest) -> Response | None:
         """Zoom's URL validation, already verified: answer with the token hashed under the
