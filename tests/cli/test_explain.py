@@ -116,3 +116,17 @@ def test_bad_arguments_name_the_fix(capsys: pytest.CaptureFixture[str], tmp_path
     broken.write_text("{")
     assert main(["explain", "github", str(broken)]) == 1
     assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_the_route_table_lists_each_rule(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["routes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [deploy] = [line for line in lines if "deploy-main" in line]
+    assert "push if body.ref == 'refs/heads/main'" in deploy
+    assert "DeployWorkflow@hooktide" in deploy
+    [github] = [line for line in lines if line.strip().startswith("github ")]
+    assert "rules (first)" in github and "otherwise: ignore" in github
