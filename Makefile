@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/outbound_rate.py
+	$(BIN)/python bench/rules.py
 
 faults: $(STAMP)
 	$(BIN)/python -m faults.harness

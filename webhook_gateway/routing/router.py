@@ -8,6 +8,7 @@ from typing import Any
 from webhook_gateway.config.event_type import search
 from webhook_gateway.config.routes import Route
 from webhook_gateway.config.rules import Rule
+from webhook_gateway.routing.condition import Condition
 
 
 def truthy(value: Any) -> bool:
@@ -26,11 +27,18 @@ class RuleCheck:
 
 class Router:
     """A route's rules, compiled once (the route file's validation compiled every pattern
-    and expression already; this keeps them at hand)."""
+    and expression already; this keeps them at hand, each condition as closures)."""
 
     def __init__(self, route: Route) -> None:
         self.route = route
-        self._rules = [(rule, rule.events_pattern, rule.condition) for rule in route.rules]
+        self._rules = [
+            (
+                rule,
+                rule.events_pattern,
+                None if rule.condition is None else Condition(rule.condition),
+            )
+            for rule in route.rules
+        ]
         self._first = route.fan_out == "first"
 
     def select(self, event_type: str | None, context: dict[str, Any]) -> list[Rule]:
