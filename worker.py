@@ -1,8 +1,12 @@
-"""The Hooktide worker: runs every workflow and activity; stops cleanly on SIGTERM or Ctrl-C."""
+"""The Hooktide worker: Hooktide's infrastructure workflows and activities (inboxes,
+collectors, outbound delivery, endpoint state) and every plug-in's (your workflows, named in
+HOOKTIDE_WORKER_MODULES or the route file's `worker.modules`), on each task queue it serves;
+stops cleanly on SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -17,24 +21,22 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.batches import summarize_batch
-from activities.example.orders import OrderActivities
 from activities.http.request import HttpActivities
 from activities.http.ssrf import OutboundPolicy
 from activities.notifications import NotifyActivities
 from activities.outbound import OutboundActivities, disable_endpoint
 from activities.start_events import start_events
-from webhook_gateway.config.routes import load_config
+from webhook_gateway.config import worker_modules
+from webhook_gateway.config.routes import HooktideConfig, load_config
 from webhook_gateway.config.settings import Settings
+from webhook_gateway.config.worker_modules import Plugin
 from webhook_gateway.contracts import search_attributes
+from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.outbound import Subscription
 from webhook_gateway.dispatch.temporal_client import connect
 from webhook_gateway.observability import tracing
 from webhook_gateway.observability.metrics import worker_runtime
 from webhook_gateway.observability.process import setup_process
-from workflows.example.github import DeployWorkflow, PullRequestWorkflow
-from workflows.example.order import OrderWorkflow
-from workflows.example.stripe import CheckoutWorkflow, InvoiceWorkflow, LedgerWorkflow
-from workflows.example.ticket import TicketWorkflow
 from workflows.highfreq.batch import BatchCollectorWorkflow
 from workflows.highfreq.debounce import DebounceCollectorWorkflow
 from workflows.highfreq.event_batch import EventBatchWorkflow
@@ -42,35 +44,27 @@ from workflows.highfreq.inbox import InboxWorkflow
 from workflows.outbound.delivery import WebhookDeliveryWorkflow
 from workflows.outbound.endpoint import EndpointWorkflow
 
+#: Hooktide's own workflows, registered on every task queue beside the plug-ins'.
 WORKFLOWS: Sequence[type] = [
-    OrderWorkflow,
-    TicketWorkflow,
     WebhookDeliveryWorkflow,
     EndpointWorkflow,
     InboxWorkflow,
     BatchCollectorWorkflow,
     DebounceCollectorWorkflow,
     EventBatchWorkflow,
-    DeployWorkflow,
-    PullRequestWorkflow,
-    CheckoutWorkflow,
-    InvoiceWorkflow,
-    LedgerWorkflow,
 ]
+#: The bundled examples' plug-in (on under `make run`; see workflows/example/plugin.py).
+EXAMPLE_MODULE = "workflows.example.plugin"
 
 
 def activities(
     settings: Settings, subscriptions: Sequence[Subscription]
 ) -> list[Callable[..., Any]]:
-    """Every activity, built once with what it needs: settings, the route file's
+    """Hooktide's own activities, built once with what they need: settings, the route file's
     subscriptions, the SSRF policy."""
     policy = OutboundPolicy.from_setting(settings.outbound_allow)
-    orders = OrderActivities(settings)
     outbound = OutboundActivities(subscriptions, policy)
     return [
-        orders.validate_order,
-        orders.send_customer_email,
-        orders.request_approval,
         NotifyActivities(settings).notify_ops,
         HttpActivities(policy).http_request,
         outbound.publish_event,
@@ -84,32 +78,75 @@ def activities(
 log = logging.getLogger("hooktide.worker")
 
 
-def build_worker(client: Client, task_queue: str, settings: Settings | None = None) -> Worker:
-    """A worker with every workflow and activity; the settings (default: the environment)
-    and the route file's subscriptions are read here, once."""
+def plugins(settings: Settings, config: HooktideConfig) -> list[Plugin]:
+    """The plug-ins named by HOOKTIDE_WORKER_MODULES, the route file and entry points;
+    `ConfigError` names a module that cannot be loaded and the fix."""
+    names = worker_modules.module_names(settings.worker_modules.split(","), config.worker)
+    return worker_modules.load(names, settings)
+
+
+def task_queues(settings: Settings, config: HooktideConfig) -> list[str]:
+    """HOOKTIDE_TASK_QUEUE, then HOOKTIDE_TASK_QUEUES and the route file's
+    `worker.task_queues`."""
+    extra = [
+        *settings.task_queues.split(","),
+        *(config.worker.task_queues if config.worker else []),
+    ]
+    return list(dict.fromkeys(q.strip() for q in [settings.task_queue, *extra] if q.strip()))
+
+
+def build_worker(
+    client: Client,
+    task_queue: str,
+    settings: Settings | None = None,
+    *,
+    modules: Sequence[str] | None = None,
+) -> Worker:
+    """A worker with Hooktide's workflows and activities and the plug-ins' (`modules`, or
+    those the settings and route file name); the settings (default: the environment) and
+    the route file are read here, once. Building it runs every workflow's sandbox check,
+    so a workflow that is not deterministic-safe stops the worker here, with the SDK's
+    message."""
     settings = settings or Settings()
-    subscriptions = load_config(settings.config_path).subscriptions
+    config = load_config(settings.config_path)
+    loaded = (
+        worker_modules.load(modules, settings) if modules is not None else plugins(settings, config)
+    )
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=WORKFLOWS,
-        activities=activities(settings, subscriptions),
+        workflows=[*WORKFLOWS, *(w for p in loaded for w in p.workflows)],
+        activities=[
+            *activities(settings, config.subscriptions),
+            *(a for p in loaded for a in p.activities),
+        ],
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
 
 async def run(settings: Settings) -> None:
+    config = load_config(settings.config_path)
+    loaded = plugins(settings, config)  # a bad plug-in stops the worker before it connects
+    queues = task_queues(settings, config)
     client = await _connect_with_retry(
         settings, runtime=worker_runtime(settings.worker_metrics_address)
     )
     await _warn_of_missing_search_attributes(client)
-    worker = build_worker(client, settings.task_queue, settings)
+    names = [p.module for p in loaded]
+    workers = [build_worker(client, queue, settings, modules=names) for queue in queues]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker polling task queue %r on %s", settings.task_queue, settings.target)
-    async with worker:
+    log.info(
+        "worker polling task queue(s) %s on %s with plug-ins %s",
+        ", ".join(repr(q) for q in queues),
+        settings.target,
+        ", ".join(names) or "(none)",
+    )
+    async with contextlib.AsyncExitStack() as running:
+        for worker in workers:
+            await running.enter_async_context(worker)
         await stop.wait()
         log.info("worker stopping: letting running activities finish")
     log.info("worker stopped")
@@ -159,7 +196,12 @@ async def _connect_with_retry(
 def main() -> None:
     settings = Settings()
     setup_process(settings, service="hooktide-worker")
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except ConfigError as exc:
+        log.error("%s", exc)
+        print(f"ConfigError: {exc}", file=sys.stderr)
+        exit_now(1)
     exit_now(0)
 
 

@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from tests.support.gateway import serve
-from tests.support.hooktide import NO_DOTENV
+from tests.support.hooktide import EXAMPLES, NO_DOTENV
 from tests.support.net import LOOPBACK_ONLY, free_port
 from tests.support.peer import Peer
 from tests.support.signing import ORDERS_SECRET
@@ -36,7 +36,7 @@ from worker import build_worker
 def pytest_configure(config: pytest.Config) -> None:
     """Before any test module is imported (some build Settings at import): no `.env`."""
     environment = pytest.MonkeyPatch()
-    for name, value in NO_DOTENV.items():
+    for name, value in (NO_DOTENV | EXAMPLES).items():
         environment.setenv(name, value)
     config.add_cleanup(environment.undo)
 

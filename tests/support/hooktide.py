@@ -21,6 +21,8 @@ from webhook_gateway.config.settings import ENV_FILE
 HOOKTIDE = str(Path(sys.executable).parent / "hooktide")
 #: For the processes a test starts: never read a developer's `.env` (config/settings.py).
 NO_DOTENV = {ENV_FILE: ""}
+#: The tests run the bundled examples' workflows, as `make run` does: their plug-in is on.
+EXAMPLES = {"HOOKTIDE_WORKER_MODULES": "workflows.example.plugin"}
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,13 @@ class Ran:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The test process's environment without any HOOKTIDE_/TEMPORAL_/OTEL_ setting (and
-    without a `.env`), then `extra`."""
+    without a `.env`) but with the examples' plug-in, then `extra`."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("HOOKTIDE_", "TEMPORAL_", "OTEL_")) and k != "NO_COLOR"
     }
-    return env | NO_DOTENV | extra
+    return env | NO_DOTENV | EXAMPLES | extra
 
 
 async def hooktide(*args: str, env: dict[str, str], timeout: float = 60) -> Ran:

@@ -13,6 +13,7 @@ from tests.support.flows import TEST_WORKFLOWS
 from webhook_gateway.config.routes import load_config
 from webhook_gateway.config.settings import Settings
 from worker import WORKFLOWS, activities
+from workflows.example import plugin as examples
 
 
 @asynccontextmanager
@@ -25,7 +26,10 @@ async def outbound_worker(client: Client) -> AsyncIterator[str]:
     async with Worker(
         client,
         task_queue=queue,
-        workflows=[*WORKFLOWS, *TEST_WORKFLOWS],
-        activities=activities(settings, subscriptions),
+        workflows=[*WORKFLOWS, *examples.WORKFLOWS, *TEST_WORKFLOWS],
+        activities=[
+            *activities(settings, subscriptions),
+            *examples.hooktide_worker(settings).activities,
+        ],
     ):
         yield queue

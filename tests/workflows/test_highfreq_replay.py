@@ -9,6 +9,7 @@ from temporalio.worker import Replayer
 
 from tests.support.repo import HISTORIES
 from worker import WORKFLOWS
+from workflows.example import plugin as examples
 
 RECORDED = [
     "inbox_continued_as_new",
@@ -25,7 +26,9 @@ RECORDED = [
 @pytest.mark.parametrize("name", RECORDED)
 async def test_high_frequency_history_replays_with_current_code(name: str) -> None:
     text = (HISTORIES / f"{name}.json").read_text(encoding="utf-8")
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[*WORKFLOWS, *examples.WORKFLOWS], data_converter=pydantic_data_converter
+    )
 
     result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text))
 

@@ -26,7 +26,6 @@ from temporalio.worker import Worker
 from tests.support import repo
 from tests.support.polling import eventually
 from webhook_gateway.contracts.events import WebhookEvent
-from worker import WORKFLOWS
 from workflows.example.github import (
     INVALID_DEPLOY_REQUEST,
     ROLLOUT,
@@ -34,6 +33,7 @@ from workflows.example.github import (
     PullRequestState,
     PullRequestWorkflow,
 )
+from workflows.example.plugin import WORKFLOWS
 from workflows.example.stripe import (
     INVALID_STRIPE_EVENT,
     CheckoutWorkflow,

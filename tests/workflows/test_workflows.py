@@ -17,6 +17,7 @@ from tests.support.events import event
 from tests.support.signing import order_payload
 from webhook_gateway.contracts.order import OrderResult
 from worker import WORKFLOWS, build_worker
+from workflows.example import plugin as examples
 from workflows.example.order import OrderWorkflow
 from workflows.example.ticket import TicketState, TicketWorkflow
 
@@ -110,6 +111,8 @@ def test_histories_are_recorded() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_history_replays_with_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[*WORKFLOWS, *examples.WORKFLOWS], data_converter=pydantic_data_converter
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

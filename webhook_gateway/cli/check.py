@@ -135,11 +135,15 @@ class Report:
 
     problems: list[str]
     warnings: list[str]
+    #: With `worker`: each plug-in module's workflow types ("hooktide": the infrastructure's).
+    registered: dict[str, list[str]] | None = None
 
 
-def check(*, connect_temporal: bool = False) -> Report:
+def check(*, connect_temporal: bool = False, worker: bool = False) -> Report:
     found: list[str] = []
     warned: list[str] = []
+    registered: dict[str, list[str]] | None = None
+    config: HooktideConfig | None = None
     settings: Settings | None
     try:
         settings = Settings()
@@ -162,13 +166,20 @@ def check(*, connect_temporal: bool = False) -> Report:
             for route in config.routes
             for warning in (*route.unsigned_ids(), *route.unsigned_event_type())
         ]
+    if worker and settings is not None and config is not None:
+        from webhook_gateway.cli.check_worker import worker_report
+
+        seen = worker_report(settings, config)
+        found += seen.problems
+        warned += seen.warnings
+        registered = seen.registered
     if settings is not None:
         found += _settings_problems(settings)
         if connect_temporal:
             problem = asyncio.run(_temporal_problem(settings))
             if problem:
                 found.append(problem)
-    return Report(problems=found, warnings=warned)
+    return Report(problems=found, warnings=warned, registered=registered)
 
 
 def notes() -> list[str]:

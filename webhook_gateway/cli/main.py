@@ -130,8 +130,10 @@ def _send(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     out = Output()
-    report = cli_check.check(connect_temporal=args.temporal)
+    report = cli_check.check(connect_temporal=args.temporal, worker=args.worker)
     problems = report.problems
+    for module, types in (report.registered or {}).items():
+        out.line(f"worker module {module}: {', '.join(types) or '(activities only)'}", "dim")
     for note in cli_check.notes():
         out.line(f"note: {note}", "dim")
     for warning in report.warnings:
@@ -184,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
         "HOOKTIDE_*/TEMPORAL_* variable and the files they name; print every problem.",
     )
     check.add_argument("--temporal", action="store_true", help="also connect to Temporal")
+    check.add_argument(
+        "--worker",
+        action="store_true",
+        help="also load the worker's plug-ins; list their workflow types and flag routes "
+        "whose type none registers",
+    )
     check.set_defaults(func=_check)
 
     deliveries.add_parser(sub)

@@ -20,6 +20,7 @@ from webhook_gateway.config.rules import AckConfig, Rule
 from webhook_gateway.config.schemas import SchemaFile
 from webhook_gateway.config.target import ADDRESSED_MODES as ADDRESSED_MODES
 from webhook_gateway.config.target import Dispatch, Target
+from webhook_gateway.config.worker_modules import WorkerConfig
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.outbound import Subscriptions
 from webhook_gateway.verifiers import VerifierConfig
@@ -291,6 +292,7 @@ class HooktideConfig(BaseModel):
 
     routes: list[Route]
     subscriptions: Subscriptions = []
+    worker: WorkerConfig | None = None  # plug-in modules and task queues (worker only)
 
     @model_validator(mode="before")
     @classmethod

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     task_queue: str = Field(
         default=DEFAULT_TASK_QUEUE, validation_alias=AliasChoices("HOOKTIDE_TASK_QUEUE")
     )
+    #: The worker: task queues it serves besides `task_queue` (comma-separated).
+    task_queues: str = Field(default="", validation_alias=AliasChoices("HOOKTIDE_TASK_QUEUES"))
+    #: The worker: plug-in modules with the user's workflows and activities (comma-separated).
+    worker_modules: str = Field(
+        default="", validation_alias=AliasChoices("HOOKTIDE_WORKER_MODULES")
+    )
 
     # `hooktide run` only: where the embedded dev server listens and keeps its files.
     state_dir: Path = Field(

@@ -36,6 +36,8 @@ DEV_ENV = {
     "HOOKTIDE_OPS_EMAIL": "ops@hooktide.localhost",
     "HOOKTIDE_APPROVER_EMAIL": "approver@hooktide.localhost",
     "HOOKTIDE_ORDER_EVENTS": "true",
+    # The bundled examples' workflows run as a plug-in, as a user's own would.
+    "HOOKTIDE_WORKER_MODULES": "workflows.example.plugin",
 }
 
 
