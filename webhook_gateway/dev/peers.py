@@ -18,6 +18,12 @@ from webhook_gateway.dev.processes import LOOPBACK, Child, Ready, http_ok
 REPO = Path(__file__).resolve().parents[2]  # where `examples` is
 
 
+def available() -> bool:
+    """The example's peers live in the repository's `examples/`, not in the wheel: a project
+    made by `hooktide init` runs its stack without them."""
+    return (REPO / "examples" / "inventory.py").is_file()
+
+
 def peer_env(settings: Settings, env: dict[str, str], *, ui_url: str | None) -> dict[str, str]:
     """The variables that point the worker at the local peers; what `env` sets wins."""
     wanted = {

@@ -41,9 +41,26 @@ DEV_ENV = {
 }
 
 
+#: Values only the bundled example needs: left out where its peers are not installed.
+EXAMPLE_ONLY = frozenset(
+    {
+        "HOOKTIDE_OUTBOUND_ALLOW",
+        "HOOKTIDE_APPROVAL_SECRET",
+        "HOOKTIDE_SUBSCRIBER_SECRET",
+        "HOOKTIDE_OPS_EMAIL",
+        "HOOKTIDE_APPROVER_EMAIL",
+        "HOOKTIDE_ORDER_EVENTS",
+        "HOOKTIDE_WORKER_MODULES",
+    }
+)
+
+
 async def run_stack() -> int:
     env = dict(os.environ)
-    dev_values = {k: v for k, v in DEV_ENV.items() if not env.get(k)}
+    examples = devpeers.available()
+    dev_values = {
+        k: v for k, v in DEV_ENV.items() if not env.get(k) and (examples or k not in EXAMPLE_ONLY)
+    }
     env.update(dev_values)
     os.environ.update(dev_values)
     env.setdefault("HOOKTIDE_LOG_FORMAT", "text")  # people read these logs; JSON elsewhere
@@ -72,11 +89,13 @@ async def run_stack() -> int:
                 ui_port=settings.dev_ui_port,
             )
         ui_url = server.ui_url if server else None
-        stack.env.update(devpeers.peer_env(settings, stack.env, ui_url=ui_url))
-        await devpeers.start(stack, settings)
+        if examples:
+            stack.env.update(devpeers.peer_env(settings, stack.env, ui_url=ui_url))
+            await devpeers.start(stack, settings)
         base = await stack.start_hooktide(host=settings.host, port=settings.port)
         _banner(settings, config_path=str(settings.config_path), base=base, server=server)
-        print(devpeers.banner(settings, stack.env), flush=True)
+        if examples:
+            print(devpeers.banner(settings, stack.env), flush=True)
         print(routes_table(config, base), flush=True)
         if dev_values:
             print("\nDevelopment values (set these variables yourself to use your own):")
