@@ -56,6 +56,27 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("TEMPORAL_API_KEY")
     )
     temporal_tls: bool = Field(default=False, validation_alias=AliasChoices("TEMPORAL_TLS"))
+
+    # Payload encryption at rest (docs/SECURITY.md, "Payloads at rest"): `id:base64` keys,
+    # the first encrypts, all decrypt; from the variable, or one per line from the file.
+    payload_keys: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_PAYLOAD_KEYS")
+    )
+    payload_keys_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_PAYLOAD_KEYS_FILE")
+    )
+    #: Failure messages and stack traces encrypted too (the SDK's encoded attributes).
+    encrypt_failures: bool = Field(
+        default=False, validation_alias=AliasChoices("HOOKTIDE_ENCRYPT_FAILURES")
+    )
+    #: The Web UI origin allowed to call the codec endpoints (CORS), e.g. http://127.0.0.1:8233.
+    codec_cors_origin: str | None = Field(
+        default=None, validation_alias=AliasChoices("HOOKTIDE_CODEC_CORS_ORIGIN")
+    )
+    #: `make run` only: the codec endpoints answer loopback callers without the operator token.
+    codec_allow_loopback: bool = Field(
+        default=False, validation_alias=AliasChoices("HOOKTIDE_CODEC_ALLOW_LOOPBACK")
+    )
     temporal_tls_cert: Path | None = Field(
         default=None, validation_alias=AliasChoices("TEMPORAL_TLS_CLIENT_CERT_PATH")
     )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from temporalio.client import Client, Interceptor, TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
+from webhook_gateway.config.payload_keys import payload_keys
 from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts.codec import data_converter
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool | None:
@@ -29,16 +31,22 @@ async def connect(
     runtime: Runtime | None = None,
     interceptors: Sequence[Interceptor] = (),
 ) -> Client:
-    """A client with the pydantic data converter; `lazy` defers the connection to first use,
-    so a gateway can start (and answer 503) while Temporal is still down."""
+    """A client with Hooktide's data converter (pydantic JSON, encrypted when
+    HOOKTIDE_PAYLOAD_KEYS is set); `lazy` defers the connection to first use, so a gateway
+    can start (and answer 503) while Temporal is still down."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.target,
         namespace=settings.temporal_namespace,
         api_key=api_key,
         tls=tls_config(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=converter(settings),
         lazy=lazy,
         runtime=runtime,
         interceptors=interceptors,
     )
+
+
+def converter(settings: Settings) -> DataConverter:
+    """The data converter every process uses for these settings."""
+    return data_converter(payload_keys(settings), encrypt_failures=settings.encrypt_failures)
