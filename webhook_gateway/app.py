@@ -28,7 +28,7 @@ from webhook_gateway.observability import tracing
 from webhook_gateway.observability.drain import Drain, DrainMiddleware
 from webhook_gateway.observability.metrics import GatewayMetrics, with_interceptors
 from webhook_gateway.observability.tracing import TracingMiddleware
-from webhook_gateway.operator import deliveries, health
+from webhook_gateway.operator import codec, deliveries, health
 from webhook_gateway.operator import outbound as outbound_api
 from webhook_gateway.operator.explain import explain_route
 from webhook_gateway.operator.openapi import openapi_document
@@ -49,6 +49,7 @@ def create_app(
     config = config or load_config(settings.config_path)
     tracer = tracer or tracing.tracer(settings)
     metrics = GatewayMetrics()
+    encode, decode = codec.endpoints(settings)  # checks HOOKTIDE_PAYLOAD_KEYS at start
     endpoints: dict[str, Callable[[Request], Awaitable[Response]]] = {
         "healthz": health.healthz,
         "readyz": health.readyz,
@@ -59,6 +60,8 @@ def create_app(
         "outbound-status": outbound_api.status,
         "outbound-redrive": outbound_api.redrive,
         "explain": explain_route,
+        "codec-encode": encode,
+        "codec-decode": decode,
     }
     example = settings.approval_secret is not None
     routes: list[BaseRoute] = [

@@ -26,6 +26,8 @@ OPERATOR_PATHS = (
     OperatorPath("outbound-status", "/outbound/{delivery_id}"),
     OperatorPath("outbound-redrive", "/outbound/{delivery_id}/redrive", ("POST",)),
     OperatorPath("explain", "/routes/{name}/explain", ("POST",)),
+    OperatorPath("codec-encode", "/codec/encode", ("POST", "OPTIONS")),
+    OperatorPath("codec-decode", "/codec/decode", ("POST", "OPTIONS")),
 )
 
 RESERVED_PREFIXES = tuple(dict.fromkeys("/" + p.path.split("/")[1] for p in OPERATOR_PATHS))

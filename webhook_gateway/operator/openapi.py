@@ -216,6 +216,52 @@ def _operator_operations() -> dict[str, dict[str, Any]]:
             },
         }
     }
+    codec_body = {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["payloads"],
+                    "properties": {
+                        "payloads": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "metadata": {"type": "object"},
+                                    "data": {"type": "string", "contentEncoding": "base64"},
+                                },
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
+    for direction in ("encode", "decode"):
+        docs[f"codec-{direction}"] = {
+            "post": {
+                "operationId": f"codec-{direction}",
+                "summary": f"Temporal's remote codec protocol: {direction} payloads (the Web "
+                "UI's codec server; docs/SECURITY.md, 'Payloads at rest')",
+                "security": [{"operator": []}],
+                "requestBody": codec_body,
+                "responses": {
+                    "200": {"description": f"The {direction}d payloads, in the same shape"},
+                    "400": _problem("Not a payloads object"),
+                    "401": _problem("Missing or wrong operator token"),
+                    "403": _problem("Codec endpoints are off (no HOOKTIDE_OPERATOR_TOKEN)"),
+                    "404": _problem("Payload encryption is off"),
+                    "422": _problem("A payload's key is unknown, or it is corrupted"),
+                },
+            },
+            "options": {
+                "operationId": f"codec-{direction}-preflight",
+                "summary": "CORS preflight: granted to HOOKTIDE_CODEC_CORS_ORIGIN only",
+                "responses": {"204": {"description": "Granted"}, "403": {"description": "Not"}},
+            },
+        }
     docs["explain"] = {
         "post": {
             "operationId": "explain-route",
