@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from webhook_gateway.config.payload_keys import payload_keys
 from webhook_gateway.config.routes import HooktideConfig, load_config
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts import search_attributes
@@ -62,6 +63,10 @@ def _config_problems(config: HooktideConfig) -> list[str]:
 
 def _settings_problems(settings: Settings) -> list[str]:
     problems: list[str] = []
+    try:
+        payload_keys(settings)
+    except ConfigError as exc:
+        problems.append(str(exc))
     files = {
         "TEMPORAL_TLS_CLIENT_CERT_PATH": settings.temporal_tls_cert,
         "TEMPORAL_TLS_CLIENT_KEY_PATH": settings.temporal_tls_key,

@@ -97,15 +97,22 @@ class LocalStack:
         return process
 
     async def start_temporal(
-        self, *, db_file: Path | None, port: int | None = None, ui_port: int | None = None
+        self,
+        *,
+        db_file: Path | None,
+        port: int | None = None,
+        ui_port: int | None = None,
+        ui_codec: str | None = None,
     ) -> TemporalDevServer:
-        """The dev server on `db_file` (None: in memory), headless unless `ui_port` is given."""
+        """The dev server on `db_file` (None: in memory), headless unless `ui_port` is given;
+        its Web UI decodes payloads through `ui_codec` (the gateway's /codec) if given."""
         server = TemporalDevServer(
             db_file=db_file,
             port=port or free_port(),
             ui_port=ui_port,
             log=self.log("temporal"),
             new_session=True,
+            extra_args=("--ui-codec-endpoint", ui_codec) if ui_codec and ui_port else (),
         )
         self._add(server)
         self._temporal = server

@@ -13,6 +13,7 @@ import os
 import signal
 
 from webhook_gateway.cli.routes_table import routes_table
+from webhook_gateway.config.payload_keys import payload_keys
 from webhook_gateway.config.routes import load_config
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.dev import peers as devpeers
@@ -25,6 +26,10 @@ DEV_ENV = {
     "HOOKTIDE_ORDERS_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LW9yZGVycy1zZWNyZXQ=",
     "HOOKTIDE_TICKETS_SECRET": "whsec_aG9va3RpZGUtbG9jYWwtZGV2LXRpY2tldC1zZWNyZXQ=",
     "HOOKTIDE_OPERATOR_TOKEN": "dev-operator-token",
+    # Payloads encrypted at rest; the Web UI reads them through the gateway's /codec, which
+    # answers loopback callers without a token here only (docs/SECURITY.md).
+    "HOOKTIDE_PAYLOAD_KEYS": "dev-1:aG9va3RpZGUtbG9jYWwtZGV2LXBheWxvYWQta2V5LTE=",
+    "HOOKTIDE_CODEC_ALLOW_LOOPBACK": "true",
     # The provider examples' routes (`github`, `stripe` in hooktide.yaml).
     "HOOKTIDE_GITHUB_SECRET": "hooktide-local-dev-github-secret",
     "HOOKTIDE_STRIPE_SECRET": "whsec_hooktideLocalDevStripeSecret",
@@ -83,11 +88,15 @@ async def run_stack() -> int:
                 f"Temporal dev server starting on {LOOPBACK}:{settings.dev_temporal_port} ...",
                 flush=True,
             )
+            codec = f"{settings.gateway_url}/codec" if payload_keys(settings) else None
             server = await stack.start_temporal(
                 db_file=state / "temporal.db",
                 port=settings.dev_temporal_port,
                 ui_port=settings.dev_ui_port,
+                ui_codec=codec,
             )
+            if server.ui_url and not env.get("HOOKTIDE_CODEC_CORS_ORIGIN"):
+                stack.env["HOOKTIDE_CODEC_CORS_ORIGIN"] = server.ui_url
         ui_url = server.ui_url if server else None
         if examples:
             stack.env.update(devpeers.peer_env(settings, stack.env, ui_url=ui_url))
@@ -138,6 +147,14 @@ def _banner(
     ]
     if server and server.ui_url:
         lines.append(f"  web ui       {server.ui_url}")
+    keys = payload_keys(settings)
+    if keys:
+        lines.append(
+            f"  payloads     encrypted at rest (AES-256-GCM, key '{keys[0].id}'); the Web UI "
+            f"decodes them through {base}/codec"
+        )
+    else:
+        lines.append("  payloads     not encrypted (set HOOKTIDE_PAYLOAD_KEYS)")
     lines += [
         f"  operator     {base}/readyz, {base}/deliveries/<delivery-id>",
         f"  logs         {settings.state_dir}/*.log",
