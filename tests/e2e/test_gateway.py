@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from tests.support.gateway import serve_gateway
-from tests.support.routes import e2e_config
+from tests.support.routes import ORDERS_VERIFIER, e2e_config
 from tests.support.signing import OTHER_SECRET, order_payload, signed
 from tests.support.temporal import workflow_exists
 from webhook_gateway.config.routes import parse_config
@@ -304,3 +304,31 @@ async def test_concurrent_duplicates_start_exactly_one_workflow(
     assert {r.status_code for r in responses} == {202}
     assert sum(not r.json()["duplicate"] for r in responses) == 1
     assert len({r.json()["run_id"] for r in responses}) == 1
+
+
+async def test_a_reply_that_is_not_a_webhook_reply_is_502_not_pending(client: Client) -> None:
+    from tests.support.workers import outbound_worker
+
+    async with outbound_worker(client) as queue:
+        config = parse_config(
+            {
+                "routes": {
+                    "bad-replies": {
+                        "path": "/webhooks/bad/{ticket}",
+                        "mode": "update",
+                        "workflow": "BadReplyWorkflow",
+                        "task_queue": queue,
+                        "delivery_id": {"header": "webhook-id"},
+                        "workflow_id": {"path_param": "ticket", "prefix": "bad-"},
+                        "verifier": ORDERS_VERIFIER,
+                    }
+                }
+            }
+        )
+        async with serve_gateway(config, client=client) as http:
+            body, headers = signed({"comment": "x"})
+            answer = await http.post(
+                f"/webhooks/bad/{uuid.uuid4().hex[:8]}", content=body, headers=headers
+            )
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["type"].endswith("/bad-workflow-reply")

@@ -71,4 +71,21 @@ class EmitterWorkflow:
         return ids
 
 
-TEST_WORKFLOWS = [HttpProbeWorkflow, EmitterWorkflow]
+@workflow.defn
+class BadReplyWorkflow:
+    """Answers an update with something that is not a WebhookReply (a status of 99)."""
+
+    def __init__(self) -> None:
+        self._done = False
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: self._done and workflow.all_handlers_finished())
+
+    @workflow.update(name="webhook")
+    def on_update(self, event: Any) -> dict[str, Any]:
+        self._done = True
+        return {"status": 99, "body": "not a reply"}
+
+
+TEST_WORKFLOWS = [HttpProbeWorkflow, EmitterWorkflow, BadReplyWorkflow]

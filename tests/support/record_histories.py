@@ -8,6 +8,7 @@ files: they are what running workflows were recorded with):
     .venv/bin/python -m tests.support.record_histories orders     # OrderWorkflow, with its peers
     .venv/bin/python -m tests.support.record_histories outbound   # webhook delivery only
     .venv/bin/python -m tests.support.record_histories providers  # GitHub and Stripe examples
+    .venv/bin/python -m tests.support.record_histories encrypted  # with the payload codec on
 
 The outbound history is named after the delivery workflow's newest patch, so recording it
 again never overwrites the histories of earlier versions.
@@ -36,6 +37,7 @@ from tests.support.peer import Peer, Reply
 from tests.support.polling import eventually
 from tests.support.repo import HISTORIES
 from tests.support.signing import ORDERS_SECRET, order_payload
+from webhook_gateway.contracts.codec import data_converter, parse_keys
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import (
     CollectorInput,
@@ -46,8 +48,9 @@ from webhook_gateway.contracts.highfreq import (
 )
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.dev.temporal_server import TemporalDevServer
-from worker import build_worker
+from worker import EXAMPLE_MODULE, build_worker
 from workflows.example.github import DeployWorkflow, PullRequestWorkflow
+from workflows.example.order import OrderWorkflow
 from workflows.example.stripe import CheckoutWorkflow, InvoiceWorkflow, LedgerWorkflow
 from workflows.example.ticket import TicketWorkflow
 from workflows.highfreq.batch import BatchCollectorWorkflow
@@ -56,6 +59,8 @@ from workflows.highfreq.inbox import InboxWorkflow
 from workflows.outbound.delivery import SEARCHABLE_PATCH, WebhookDeliveryWorkflow
 
 OUTBOUND_HISTORY = "webhook_delivery_" + SEARCHABLE_PATCH.replace("-", "_")
+#: The key of tests/histories/encrypted/ (those files only: it protects nothing else).
+RECORDING_KEY = "recorded-1:aG9va3RpZGUtcmVjb3JkZWQtaGlzdG9yaWVzLWtleTE="
 
 
 def event(delivery_id: str, body: Any) -> WebhookEvent:
@@ -248,6 +253,31 @@ async def record_providers(client: Client, queue: str) -> None:
         await save(history, wid)
 
 
+async def record_encrypted(address: str) -> None:
+    """A ticket and an order with the payload codec on (tests/histories/encrypted/)."""
+    folder = HISTORIES / "encrypted"
+    folder.mkdir(exist_ok=True)
+    client = await Client.connect(address, data_converter=data_converter(parse_keys(RECORDING_KEY)))
+    queue = f"record-encrypted-{uuid.uuid4().hex[:6]}"
+    async with build_worker(client, queue, modules=[EXAMPLE_MODULE]):
+        wid = f"rec-ticket-enc-{uuid.uuid4().hex[:6]}"
+        handle = await client.start_workflow(
+            TicketWorkflow.run, id=wid, task_queue=queue, start_signal="webhook",
+            start_signal_args=[event("e1", {"comment": "a secret comment"})],
+        )  # fmt: skip
+        await handle.execute_update("webhook", event("e2", {"comment": "a secret comment too"}))
+        await handle.signal("webhook", event("e3", {"action": "close"}))
+        await handle.result()
+        history = await handle.fetch_history()
+        (folder / "ticket_closed.json").write_text(history.to_json(), encoding="utf-8")
+        wid = f"rec-order-enc-{uuid.uuid4().hex[:6]}"
+        await client.execute_workflow(
+            OrderWorkflow.run, event("o1", order_payload("E-1")), id=wid, task_queue=queue
+        )
+        history = await client.get_workflow_handle(wid).fetch_history()
+        (folder / "order_completed.json").write_text(history.to_json(), encoding="utf-8")
+
+
 async def main(only: str | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = TemporalDevServer(db_file=Path(tmp) / "t.db", port=free_port(), ui_port=None)
@@ -256,7 +286,7 @@ async def main(only: str | None = None) -> None:
             await server.wait_ready()
             client = await Client.connect(server.address, data_converter=pydantic_data_converter)
             queue = f"record-{uuid.uuid4().hex[:6]}"
-            async with build_worker(client, queue):
+            async with build_worker(client, queue, modules=[EXAMPLE_MODULE]):
                 if only is None:
                     await record(client, queue)
                 if only == "orders":
@@ -267,6 +297,8 @@ async def main(only: str | None = None) -> None:
                     await record_outbound(client, queue, OUTBOUND_HISTORY)
                 if only in (None, "providers"):
                     await record_providers(client, queue)
+            if only in (None, "encrypted"):
+                await record_encrypted(server.address)
         finally:
             server.stop()
 

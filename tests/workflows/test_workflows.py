@@ -14,7 +14,9 @@ from temporalio.worker import Replayer
 
 from tests.support import repo
 from tests.support.events import event
+from tests.support.record_histories import RECORDING_KEY
 from tests.support.signing import order_payload
+from webhook_gateway.contracts.codec import data_converter, parse_keys
 from webhook_gateway.contracts.order import OrderResult
 from worker import WORKFLOWS, build_worker
 from workflows.example import plugin as examples
@@ -108,11 +110,47 @@ def test_histories_are_recorded() -> None:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_recorded_history_replays_with_current_code(path: Path) -> None:
+#: Histories recorded with the payload codec on, under tests.support.record_histories'
+#: RECORDING_KEY (a key for these files only).
+ENCRYPTED = sorted((repo.HISTORIES / "encrypted").glob("*.json"))
+WITH_CODEC = data_converter(parse_keys(RECORDING_KEY))
+
+
+#: Plaintext histories replayed with the codec on as well (one of each kind of workflow).
+PLAIN_WITH_CODEC = {"ticket_closed", "order_completed", "inbox_continued_as_new"}
+CASES = [(p, False) for p in HISTORIES] + [
+    (p, True) for p in HISTORIES if p.stem in PLAIN_WITH_CODEC
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "codec"), CASES, ids=[f"{p.stem}{'-codec-on' if c else ''}" for p, c in CASES]
+)
+async def test_recorded_history_replays_with_current_code(path: Path, codec: bool) -> None:
+    """Plaintext histories from before the codec replay with it turned on too: workflows
+    started before encryption was configured keep running after."""
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
-    replayer = Replayer(
-        workflows=[*WORKFLOWS, *examples.WORKFLOWS], data_converter=pydantic_data_converter
-    )
+    converter = WITH_CODEC if codec else pydantic_data_converter
+    replayer = Replayer(workflows=[*WORKFLOWS, *examples.WORKFLOWS], data_converter=converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def test_encrypted_histories_are_recorded() -> None:
+    assert {p.stem for p in ENCRYPTED} >= {"ticket_closed", "order_completed"}
+
+
+@pytest.mark.parametrize("path", ENCRYPTED, ids=lambda p: p.stem)
+async def test_an_encrypted_history_replays_given_its_key_and_not_without(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert "ada@example.com" not in text and "a secret comment" not in text
+    history = WorkflowHistory.from_json(path.stem, text)
+    workflows = [*WORKFLOWS, *examples.WORKFLOWS]
+    good = await Replayer(workflows=workflows, data_converter=WITH_CODEC).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
+    assert good.replay_failure is None
+    keyless = await Replayer(
+        workflows=workflows, data_converter=pydantic_data_converter
+    ).replay_workflow(history, raise_on_replay_failure=False)
+    assert keyless.replay_failure is not None

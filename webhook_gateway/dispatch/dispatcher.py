@@ -263,7 +263,6 @@ class Dispatcher:
                         start_workflow_operation=operation,
                         wait_for_stage=WorkflowUpdateStage.ACCEPTED,
                         id=event.delivery_id,
-                        result_type=WebhookReply,
                         rpc_timeout=timedelta(seconds=target.reply_timeout_seconds),
                     ),
                     limit=target.reply_timeout_seconds,
