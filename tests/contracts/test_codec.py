@@ -121,3 +121,16 @@ def test_the_converter_is_plain_without_keys_and_encrypts_failures_on_request() 
     sealed = data_converter([A], encrypt_failures=True)
     assert isinstance(sealed.payload_codec, EncryptionCodec)
     assert sealed.failure_converter_class.__name__ == "DefaultFailureConverterWithEncodedAttributes"
+
+
+def test_hooktide_keys_new_prints_an_entry_the_settings_accept(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from webhook_gateway.cli.main import main
+
+    assert main(["keys", "new", "rotated-2"]) == 0
+    entry = capsys.readouterr().out.strip()
+    [key] = payload_keys(Settings(HOOKTIDE_PAYLOAD_KEYS=entry)) or []
+    assert key.id == "rotated-2" and len(key.key) == 32
+    assert main(["keys", "new"]) == 0
+    assert capsys.readouterr().out.startswith("k-")

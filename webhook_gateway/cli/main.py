@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from webhook_gateway.cli import check as cli_check
-from webhook_gateway.cli import common, deliveries, explain, init, schema
+from webhook_gateway.cli import common, deliveries, explain, init, keys, schema
 from webhook_gateway.cli.common import CommandFailed
 from webhook_gateway.cli.output import Output
 from webhook_gateway.cli.routes_table import routes_grid
@@ -198,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_parser(sub)
     init.add_parser(sub)
     schema.add_parser(sub)
+    keys.add_parser(sub)
     return parser
 
 
