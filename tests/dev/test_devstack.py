@@ -60,6 +60,27 @@ def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path
         assert "development value of HOOKTIDE_ORDERS_SECRET" in sent.stderr
         ui = httpx.get(f"http://127.0.0.1:{ui_port}/", timeout=10)
         assert ui.status_code == 200
+        # Payloads at rest: ciphertext in the SQLite file, readable in the UI via the codec.
+        assert "payloads     encrypted at rest (AES-256-GCM, key 'dev-1')" in stack.banner
+        state = tmp_path / "state"
+        stored = b"".join(p.read_bytes() for p in state.glob("temporal.db*"))
+        assert b"ada@example.com" not in stored
+        settings = httpx.get(f"http://127.0.0.1:{ui_port}/api/v1/settings", timeout=10).json()
+        codec = settings["Codec"]["Endpoint"]
+        assert codec == f"http://127.0.0.1:{port}/codec"
+        origin = f"http://127.0.0.1:{ui_port}"
+        sealed = httpx.post(
+            f"{codec}/encode",
+            json={"payloads": [{"metadata": {"encoding": "anNvbi9wbGFpbg=="}, "data": "IngiCg=="}]},
+            headers={"origin": origin},
+            timeout=10,
+        )
+        assert sealed.status_code == 200, sealed.text
+        assert sealed.headers["access-control-allow-origin"] == origin
+        opened = httpx.post(
+            f"{codec}/decode", json=sealed.json(), headers={"origin": origin}, timeout=10
+        )
+        assert opened.json()["payloads"][0]["data"] == "IngiCg=="
     assert stack.process.returncode == 0, stack.output
     assert "Stopped." in stack.output
     assert (tmp_path / "state" / "temporal.db").exists()
