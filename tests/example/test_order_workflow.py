@@ -112,6 +112,18 @@ async def test_crm_failing_for_good_releases_stock_cancels_and_notifies_operatio
     cause = failure.value.cause
     assert isinstance(cause, ApplicationError) and cause.type == "OrderFailed"
     assert "crm" in cause.message
+    # Failure messages stay plaintext in Temporal (docs/SECURITY.md): no body field in them.
+    raw = await handle.fetch_history()
+    messages = [
+        e.workflow_execution_failed_event_attributes.failure.message
+        for e in raw.events
+        if e.HasField("workflow_execution_failed_event_attributes")
+    ] + [
+        e.activity_task_failed_event_attributes.failure.message
+        for e in raw.events
+        if e.HasField("activity_task_failed_event_attributes")
+    ]
+    assert messages and not [m for m in messages if "ada@example.com" in m or "Ada" in m]
     history = await steps(handle)
     assert history[-5:] == [
         "updating-crm", "compensating", "reservation-released", "cancellation-sent", "failed",
