@@ -164,3 +164,37 @@ async def test_rotation_keeps_old_and_new_workflows_running_and_a_missing_key_re
         done = restored.get_workflow_handle(stuck, result_type=TicketState)
         state = await asyncio.wait_for(done.result(), 60)
     assert state.status == "closed" and state.comments == ["opened"]
+
+
+async def test_encrypt_failures_moves_failure_messages_out_of_plaintext(
+    time_skipping: Any,
+) -> None:
+    from temporalio.client import WorkflowFailureError
+    from temporalio.worker import Worker
+
+    from webhook_gateway.contracts.codec import data_converter, parse_keys
+    from workflows.example.github import DeployWorkflow
+
+    base = time_skipping.client
+    sealed = Client(
+        base.service_client,
+        namespace=base.namespace,
+        data_converter=data_converter(parse_keys(KEY_A), encrypt_failures=True),
+    )
+    queue = f"failures-{uuid.uuid4().hex[:8]}"
+    workflow_id = f"deploy-bad-{uuid.uuid4().hex[:6]}"
+    async with Worker(sealed, task_queue=queue, workflows=[DeployWorkflow]):
+        with pytest.raises(WorkflowFailureError) as failure:
+            await sealed.execute_workflow(
+                DeployWorkflow.run, event("bad", {"sha": "only-a-sha"}), id=workflow_id,
+                task_queue=queue,
+            )  # fmt: skip
+    assert "not a deploy request" in str(failure.value.cause)  # readable with the key
+    raw = await base.get_workflow_handle(workflow_id).fetch_history()
+    [failed] = [
+        e.workflow_execution_failed_event_attributes.failure
+        for e in raw.events
+        if e.HasField("workflow_execution_failed_event_attributes")
+    ]
+    assert failed.message == "Encoded failure"
+    assert "deploy request" not in raw.to_json()
