@@ -1,5 +1,7 @@
 """The GitHub and Stripe example workflows, fed the vendored sender payloads
-(tests/fixtures/providers) as the gateway would hand them over, on the time-skipping server."""
+(tests/fixtures/providers) as the gateway would hand them over, on the time-skipping server;
+the tests that need the route file's rules too send the payloads through the gateway with
+the testing kit (`hooktide`)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from temporalio.worker import Worker
 from tests.support import repo
 from tests.support.polling import eventually
 from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.testing import KitFactory
 from workflows.example.github import (
     INVALID_DEPLOY_REQUEST,
     ROLLOUT,
@@ -42,6 +45,9 @@ from workflows.example.stripe import (
 )
 
 PROVIDERS = repo.REPO / "tests" / "fixtures" / "providers"
+ROUTE_FILE = repo.REPO / "hooktide.yaml"
+EXAMPLES = "workflows.example.plugin"
+GITHUB_PR = {"X-GitHub-Event": "pull_request"}
 #: The `deploy-main` rule of the GitHub route: its condition and its projection, both over
 #: what the gateway's rules read (`body`, `headers`, `event_type`, ...).
 DEPLOY_WHEN = "body.ref == 'refs/heads/main'"
@@ -72,6 +78,13 @@ def pull_request(name: str, delivery_id: str | None = None) -> WebhookEvent:
     """A GitHub event as the `pull-requests` rule hands it over (the whole body)."""
     body = payload("github", name)
     return delivery("github", name, body, rule="pull-requests", delivery_id=delivery_id)
+
+
+def pull_request_body(action: str, node_id: str) -> Any:
+    """The fixture of `pull_request.<action>`, as pull request `node_id`."""
+    body = payload("github", f"pull_request.{action}")
+    body["pull_request"]["node_id"] = node_id
+    return body
 
 
 def from_stripe(name: str, rule: str, body: Any = None) -> WebhookEvent:
@@ -291,21 +304,22 @@ async def test_pull_request_accumulates_its_events_once_each_and_completes_when_
 
 
 async def test_pull_request_gives_up_thirty_days_after_its_last_event(
-    time_skipping: WorkflowEnvironment, queue: str, left_open: list[str]
+    hooktide: KitFactory,
 ) -> None:
-    workflow_id = uuid.uuid4().hex
-    left_open.append(workflow_id)
-    handle = await time_skipping.client.start_workflow(
-        PullRequestWorkflow.run,
-        id=workflow_id,
-        task_queue=queue,
-        start_signal="webhook",
-        start_signal_args=[pull_request("pull_request.opened")],
-    )
-    await time_skipping.sleep(timedelta(days=20))
-    await handle.signal(PullRequestWorkflow.on_event, pull_request("pull_request.synchronize"))
-    state = await handle.result()
-    described = await handle.describe()
+    """Through the route file's `github` route, whose `pull-requests` rule signals-with-start
+    one workflow per pull request."""
+    if not hooktide.environment.supports_time_skipping:
+        pytest.skip("fifty days are skipped only on the time-skipping server")
+    node_id = f"PR_{uuid.uuid4().hex}"
+    async with hooktide(routes=ROUTE_FILE, modules=[EXAMPLES]) as kit:
+        opened = await kit.send("github", pull_request_body("opened", node_id), GITHUB_PR)
+        assert opened.status == 202, opened
+        await kit.sleep(timedelta(days=20))
+        synced = await kit.send("github", pull_request_body("synchronize", node_id), GITHUB_PR)
+        state = await kit.result(opened, result_type=PullRequestState)
+        described = await kit.workflow(opened).describe()
+
+    assert {a.json["targets"][0]["workflow_id"] for a in (opened, synced)} == {f"pr-{node_id}"}
     assert state.status == "idle"
     assert [e.action for e in state.events] == ["opened", "synchronize"]
     assert described.close_time is not None
@@ -345,22 +359,17 @@ async def test_checkout_paid_later_is_not_fulfilled_yet(ts_client: Client, queue
 
 
 async def test_a_paid_invoice_goes_to_the_invoice_and_the_ledger_workflow(
-    ts_client: Client, queue: str
+    hooktide: KitFactory,
 ) -> None:
-    """`fan_out: all`: rules `invoice-paid` and `ledger` both take invoice.paid."""
-    paid = await ts_client.execute_workflow(
-        InvoiceWorkflow.run,
-        from_stripe("invoice.paid", "invoice-paid"),
-        id=uuid.uuid4().hex,
-        task_queue=queue,
-    )
-    entry = await ts_client.execute_workflow(
-        LedgerWorkflow.run,
-        from_stripe("invoice.paid", "ledger"),
-        id=uuid.uuid4().hex,
-        task_queue=queue,
-    )
-    assert paid.model_dump() == {
+    """`fan_out: all`: the route file's `stripe` rules `invoice-paid` and `ledger` both take
+    invoice.paid."""
+    async with hooktide(routes=ROUTE_FILE, modules=[EXAMPLES]) as kit:
+        ack = await kit.send("stripe", payload("stripe", "invoice.paid"))
+        assert [t["rule"] for t in ack.json["targets"]] == ["invoice-paid", "ledger"], ack
+        paid = await kit.result(ack, rule="invoice-paid")
+        entry = await kit.result(ack, rule="ledger")
+
+    assert paid == {
         "event_id": "evt_1Sx8bTH4nV2pRm8TnW5xC0aZ",
         "invoice": "in_1Sx8bQH4nV2pRm8TfR3dK6uY",
         "number": "7F3A9C21-0007",
@@ -368,7 +377,7 @@ async def test_a_paid_invoice_goes_to_the_invoice_and_the_ledger_workflow(
         "amount_paid": 2000,
         "currency": "eur",
     }
-    assert entry.model_dump() == {
+    assert entry == {
         "event_id": "evt_1Sx8bTH4nV2pRm8TnW5xC0aZ",
         "invoice": "in_1Sx8bQH4nV2pRm8TfR3dK6uY",
         "event_type": "invoice.paid",
