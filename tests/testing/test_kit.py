@@ -283,3 +283,23 @@ async def test_a_test_activity_replaces_the_one_of_the_same_name(hooktide: KitFa
     ) as kit:
         ack = await kit.send("orders", {"order": "A-2", "callback": "https://partner.test/x"})
         assert await kit.result(ack) == 202
+
+
+async def test_the_kit_encrypts_payloads_when_keys_are_set(hooktide: KitFactory) -> None:
+    from webhook_gateway.contracts.codec import new_key
+
+    routes = {
+        "routes": {"echo": _echo({"type": "standard_webhooks", "secret": {"env": "ACME_ECHO_KEY"}})}
+    }
+    keys = {"HOOKTIDE_PAYLOAD_KEYS": new_key("kit-1")}
+    async with hooktide(routes=routes, workflows=[EchoWorkflow], modules=[], env=keys) as kit:
+        sent = await kit.send("echo", {"email": "ada-kit@example.com"})
+        assert sent.status == 202, sent.text
+        assert await kit.result(sent) == {"email": "ada-kit@example.com"}  # decoded by the kit
+        raw = await kit.environment.client.get_workflow_handle(
+            sent.json["workflow_id"]
+        ).fetch_history()
+    assert "ada-kit@example.com" not in raw.to_json()
+    assert "binary/encrypted" in str(
+        raw.events[0].workflow_execution_started_event_attributes.input
+    )

@@ -34,6 +34,7 @@ from webhook_gateway.app import create_app
 from webhook_gateway.config import worker_modules
 from webhook_gateway.config.routes import HooktideConfig, Route
 from webhook_gateway.config.settings import ENV_FILE, Settings
+from webhook_gateway.dispatch.temporal_client import converter
 from webhook_gateway.observability.metrics import with_interceptors
 from webhook_gateway.testing import sending
 from webhook_gateway.testing.environ import Environ
@@ -128,6 +129,11 @@ class Kit:
         for name, value in self.secrets.items():
             environ.set(name, value)
         self.settings = Settings()
+        codec = converter(self.settings)  # HOOKTIDE_PAYLOAD_KEYS: encrypted, as in production
+        if codec.payload_codec is not None:
+            config = self.client.config()
+            config["data_converter"] = codec
+            self.client = Client(**config)
 
         self.worker = self._build_worker(self.settings)
         await self._stack.enter_async_context(self.worker)
