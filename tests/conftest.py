@@ -8,15 +8,10 @@ session; anything else a test needs it sets itself, with monkeypatch or an expli
 
 from __future__ import annotations
 
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -28,8 +23,8 @@ from tests.support.net import LOOPBACK_ONLY, free_port
 from tests.support.peer import Peer
 from tests.support.signing import ORDERS_SECRET
 from tests.support.workers import outbound_worker
-from webhook_gateway.contracts import search_attributes
 from webhook_gateway.dev.temporal_server import TemporalDevServer
+from webhook_gateway.testing.servers import temporal_environment
 from worker import build_worker
 
 
@@ -47,14 +42,6 @@ def orders_secret() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("TEST_ORDERS_SECRET", ORDERS_SECRET)
         yield
-
-
-def _test_server_path() -> str:
-    beside = Path(sys.executable).parent / "temporal-test-server"
-    found = str(beside) if beside.exists() else shutil.which("temporal-test-server")
-    if not found:
-        raise RuntimeError("temporal-test-server is missing: run 'make test' to install it")
-    return found
 
 
 @pytest.fixture(scope="session")
@@ -84,21 +71,8 @@ async def task_queue(client: Client) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=_test_server_path(),
-        data_converter=pydantic_data_converter,
-    )
-    async with env:
-        # The dev server registers Hooktide's search attributes at start; this one is told.
-        await env.client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(
-                namespace=env.client.namespace,
-                search_attributes={
-                    key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-                    for key in search_attributes.ALL
-                },
-            )
-        )
+    """The time-skipping test server, as the testing kit's `hooktide_env` starts it."""
+    async with temporal_environment("time-skipping") as env:
         yield env
 
 
