@@ -32,7 +32,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from webhook_gateway.contracts.events import WebhookEvent
-from webhook_gateway.dev.local_stack import LocalStack
+from webhook_gateway.dev.local_stack import EXAMPLE_PLUGIN, LocalStack
 from webhook_gateway.dev.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ async def main(requests: int) -> dict[str, object]:
         config["routes"]["orders-unpolled"] = unpolled
         config_file = tmp / "hooktide.yaml"
         config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-        env = os.environ | {
+        env = os.environ | EXAMPLE_PLUGIN | {
             "HOOKTIDE_ORDERS_SECRET": SECRET,
             "HOOKTIDE_TICKETS_SECRET": SECRET,
             "HOOKTIDE_CONFIG": str(config_file),

@@ -39,7 +39,7 @@ from orders import SECRET
 from activities.outbound import DeliveryInput, DeliveryTarget
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.contracts.signing import decode_secret, sign
-from webhook_gateway.dev.local_stack import LocalStack
+from webhook_gateway.dev.local_stack import EXAMPLE_PLUGIN, LocalStack
 from webhook_gateway.dev.processes import LOOPBACK, free_port, http_ok
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,7 +185,7 @@ async def through_workflows(
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        env = os.environ | {
+        env = os.environ | EXAMPLE_PLUGIN | {
             SECRET_ENV: SECRET,
             "HOOKTIDE_TASK_QUEUE": QUEUE,
             "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",

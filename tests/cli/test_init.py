@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -75,8 +76,15 @@ def test_a_project_made_from_the_wheel_passes_its_own_tests(tmp_path: Path) -> N
         assert done.returncode == 0, f"{args}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         return done.stdout
 
+    # Built from a copy of the tree (tracked and new files), so no build/ is left in it.
+    source = tmp_path / "source"
+    listed = run("git", "ls-files", "-co", "--exclude-standard", cwd=REPO).splitlines()
+    for name in listed:
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     dist = tmp_path / "dist"
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", dist, REPO)
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", dist, source)
     [wheel] = dist.glob("hooktide-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "webhook_gateway/cli/templates/project/hooktide.yaml.tmpl" in names

@@ -27,13 +27,18 @@ from webhook_gateway.dev.temporal_server import TemporalDevServer
 WORKER_POLLING = b"worker polling task queue"
 
 
+#: The stacks the benchmarks and fault harness start run the bundled example's workflows.
+EXAMPLE_PLUGIN = {"HOOKTIDE_WORKER_MODULES": "workflows.example.plugin"}
+
+
 def isolated_env(values: Mapping[str, str]) -> dict[str, str]:
     """This process's environment without any HOOKTIDE_ variable (but HOOKTIDE_ENV_FILE,
-    which says whether a .env file may be read), then `values`."""
+    which says whether a .env file may be read), with the example's plug-in, then
+    `values`."""
     kept = {k: v for k, v in os.environ.items() if not k.startswith("HOOKTIDE_")}
     if "HOOKTIDE_ENV_FILE" in os.environ:
         kept["HOOKTIDE_ENV_FILE"] = os.environ["HOOKTIDE_ENV_FILE"]
-    return kept | dict(values)
+    return kept | EXAMPLE_PLUGIN | dict(values)
 
 
 async def _worker_polls(child: Child) -> bool:
