@@ -79,11 +79,15 @@ async def main(requests: int) -> dict[str, object]:
         config["routes"]["orders-unpolled"] = unpolled
         config_file = tmp / "hooktide.yaml"
         config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-        env = os.environ | EXAMPLE_PLUGIN | {
-            "HOOKTIDE_ORDERS_SECRET": SECRET,
-            "HOOKTIDE_TICKETS_SECRET": SECRET,
-            "HOOKTIDE_CONFIG": str(config_file),
-        }
+        env = (
+            os.environ
+            | EXAMPLE_PLUGIN
+            | {
+                "HOOKTIDE_ORDERS_SECRET": SECRET,
+                "HOOKTIDE_TICKETS_SECRET": SECRET,
+                "HOOKTIDE_CONFIG": str(config_file),
+            }
+        )
         async with LocalStack(tmp, env, cwd=ROOT) as stack:
             server = await stack.start_temporal(db_file=tmp / "bench.db")
             base = await stack.start_hooktide(port=free_port())

@@ -185,11 +185,15 @@ async def through_workflows(
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        env = os.environ | EXAMPLE_PLUGIN | {
-            SECRET_ENV: SECRET,
-            "HOOKTIDE_TASK_QUEUE": QUEUE,
-            "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
-        }
+        env = (
+            os.environ
+            | EXAMPLE_PLUGIN
+            | {
+                SECRET_ENV: SECRET,
+                "HOOKTIDE_TASK_QUEUE": QUEUE,
+                "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
+            }
+        )
         async with LocalStack(tmp, env, cwd=ROOT) as stack:
             server = await stack.start_temporal(db_file=tmp / "bench.db")
             port = free_port()
