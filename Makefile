@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/outbound_rate.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/codec.py
 
 faults: $(STAMP)
 	$(BIN)/python -m faults.harness
