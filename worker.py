@@ -101,17 +101,22 @@ def build_worker(
     settings: Settings | None = None,
     *,
     modules: Sequence[str] | None = None,
+    config: HooktideConfig | None = None,
+    loaded: Sequence[Plugin] | None = None,
 ) -> Worker:
-    """A worker with Hooktide's workflows and activities and the plug-ins' (`modules`, or
-    those the settings and route file name); the settings (default: the environment) and
-    the route file are read here, once. Building it runs every workflow's sandbox check,
-    so a workflow that is not deterministic-safe stops the worker here, with the SDK's
-    message."""
+    """A worker with Hooktide's workflows and activities and the plug-ins' (`loaded`, else
+    `modules`, else those the settings and route file name); the settings (default: the
+    environment) and the route file (default: read here) are read once. Building it runs
+    every workflow's sandbox check, so a workflow that is not deterministic-safe stops the
+    worker here, with the SDK's message."""
     settings = settings or Settings()
-    config = load_config(settings.config_path)
-    loaded = (
-        worker_modules.load(modules, settings) if modules is not None else plugins(settings, config)
-    )
+    config = config or load_config(settings.config_path)
+    if loaded is None:
+        loaded = (
+            worker_modules.load(modules, settings)
+            if modules is not None
+            else plugins(settings, config)
+        )
     return Worker(
         client,
         task_queue=task_queue,
@@ -133,7 +138,9 @@ async def run(settings: Settings) -> None:
     )
     await _warn_of_missing_search_attributes(client)
     names = [p.module for p in loaded]
-    workers = [build_worker(client, queue, settings, modules=names) for queue in queues]
+    workers = [
+        build_worker(client, queue, settings, config=config, loaded=loaded) for queue in queues
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -10,10 +10,11 @@ from webhook_gateway.config.settings import Settings
 from webhook_gateway.errors import Forbidden, VerificationFailed
 
 
-def authorize(request: Request) -> None:
+def authorize(request: Request, *, off: str = "Operator endpoints are off") -> None:
+    """`off` begins the 403's detail when no operator token is configured."""
     settings: Settings = request.app.state.settings
     if settings.operator_token is None:
-        raise Forbidden("Operator endpoints are off: set HOOKTIDE_OPERATOR_TOKEN to turn them on.")
+        raise Forbidden(f"{off}: set HOOKTIDE_OPERATOR_TOKEN to turn them on.")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise VerificationFailed(

@@ -11,7 +11,6 @@ caller. CORS answers only HOOKTIDE_CODEC_CORS_ORIGIN (the Web UI's origin), with
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import json
 from collections.abc import Awaitable, Callable
@@ -25,13 +24,8 @@ from temporalio.api.common.v1 import Payloads
 from webhook_gateway.config.payload_keys import payload_keys
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts.codec import EncryptionCodec, PayloadKeyError
-from webhook_gateway.errors import (
-    Forbidden,
-    MalformedBody,
-    RequestRejected,
-    RouteNotFound,
-    VerificationFailed,
-)
+from webhook_gateway.errors import MalformedBody, RequestRejected, RouteNotFound
+from webhook_gateway.operator.auth import authorize
 from webhook_gateway.problem import error_response
 
 MAX_BODY = 4 * 1_048_576
@@ -95,21 +89,13 @@ def _cors(settings: Settings, request: Request) -> dict[str, str]:
 
 
 def _authorize(settings: Settings, request: Request) -> None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if settings.codec_allow_loopback and _loopback(request):
         return
-    if settings.operator_token is None:
-        raise Forbidden(
-            "The codec endpoints need HOOKTIDE_OPERATOR_TOKEN (or, under make run only, "
-            "HOOKTIDE_CODEC_ALLOW_LOOPBACK for callers on this machine)."
-        )
-    if scheme.lower() != "bearer" or not token:
-        raise VerificationFailed(
-            "Send the operator token as 'Authorization: Bearer <token>'.", reason="missing-header"
-        )
-    expected = settings.operator_token.get_secret_value().encode()
-    if not hmac.compare_digest(token.encode(), expected):
-        raise VerificationFailed("The operator token is not valid.", reason="bad-token")
+    authorize(
+        request,
+        off="The codec endpoints are off (under make run only, HOOKTIDE_CODEC_ALLOW_LOOPBACK "
+        "lets callers on this machine in without a token)",
+    )
 
 
 def _loopback(request: Request) -> bool:
