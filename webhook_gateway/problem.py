@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import Response
 
 from webhook_gateway.errors import GatewayError
+from webhook_gateway.json_response import ORJSONResponse
 
 PROBLEM_BASE = "https://hooktide.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -34,9 +34,7 @@ def problem_response(
         body["instance"] = instance
     if extra:
         body.update(extra)
-    return Response(
-        json.dumps(body), status_code=status, headers=dict(headers or {}), media_type=MEDIA_TYPE
-    )
+    return ORJSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
 
 
 def error_response(exc: GatewayError, *, instance: str | None = None) -> Response:

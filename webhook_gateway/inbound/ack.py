@@ -15,10 +15,11 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from webhook_gateway.config.rules import AckConfig
 from webhook_gateway.dispatch.dispatcher import Ack
+from webhook_gateway.json_response import ORJSONResponse
 
 
 def ack_fields(ack: Ack) -> dict[str, object]:
@@ -44,11 +45,11 @@ def render(
 ) -> Response:
     """The configured answer (`config`), else `default` as JSON with `status`."""
     if config is None:
-        return JSONResponse(default, status_code=status)
+        return ORJSONResponse(default, status_code=status)
     status = config.status or status
     if config.body is None:
         if "json" in config.content_type:
-            return Response(json.dumps(default), status_code=status, media_type=config.content_type)
+            return ORJSONResponse(default, status_code=status, media_type=config.content_type)
         return Response(b"", status_code=status, media_type=config.content_type)
     escape = _escaper(config.content_type)
     text = string.Template(config.body).safe_substitute(

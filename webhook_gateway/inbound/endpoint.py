@@ -28,6 +28,7 @@ from webhook_gateway.inbound.body import check_media_type, parse_body, read_body
 from webhook_gateway.inbound.client_ip import ProxyTrust
 from webhook_gateway.inbound.rate_limit import RateLimiter
 from webhook_gateway.inbound.request_log import Outcome, request_done
+from webhook_gateway.json_response import ORJSONResponse
 from webhook_gateway.routing.delivery import Delivery
 from webhook_gateway.routing.plan import Plan, Planner
 from webhook_gateway.verifiers import Handshake, Responder, SignedRequest, Verified, Verifier
@@ -196,8 +197,10 @@ class WebhookEndpoint:
             query = urlencode({"route": self.route.name, "workflow_id": outcome.ack.workflow_id})
             status_url = f"/deliveries/{outcome.ack.delivery_id}?{query}"
             body = {**ack_fields(outcome.ack), "status_url": status_url, "reply": "pending"}
-            return JSONResponse(body, status_code=202, headers={"Location": status_url})
+            return ORJSONResponse(body, status_code=202, headers={"Location": status_url})
         reply = outcome.reply
+        # The workflow's own body: the standard encoder, which refuses NaN rather than
+        # writing null as orjson would.
         return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
