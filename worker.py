@@ -25,6 +25,7 @@ from activities.http.request import HttpActivities
 from activities.http.ssrf import OutboundPolicy
 from activities.notifications import NotifyActivities
 from activities.outbound import OutboundActivities, disable_endpoint
+from activities.start_batch import start_batch_workflow
 from activities.start_events import start_events
 from webhook_gateway.config import worker_modules
 from webhook_gateway.config.routes import HooktideConfig, load_config
@@ -71,6 +72,7 @@ def activities(
         outbound.deliver_webhook,
         disable_endpoint,
         start_events,
+        start_batch_workflow,
         summarize_batch,
     ]
 

@@ -18,6 +18,7 @@ from tests.support.polling import eventually
 from tests.support.routes import route_config
 from tests.support.signing import order_payload, signed
 from webhook_gateway.config.settings import Settings
+from webhook_gateway.contracts.batching import COLLECT_MANY_SIGNAL, CollectedEvents
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import (
@@ -224,11 +225,12 @@ async def test_batch_route_signals_each_event_with_its_json_size(
         if e.HasField("workflow_execution_signaled_event_attributes")
     ]
     await handle.terminate("test over")
-    [signalled] = await client.data_converter.decode(
-        signals[0].input.payloads, type_hints=[CollectedEvent]
+    [carried] = await client.data_converter.decode(
+        signals[0].input.payloads, type_hints=[CollectedEvents]
     )
+    [signalled] = carried.events
 
-    assert isinstance(signalled, CollectedEvent)
+    assert signals[0].signal_name == COLLECT_MANY_SIGNAL
     assert signalled.body == payload
     assert signalled.size == len(WebhookEvent(**dict(signalled)).model_dump_json())
 

@@ -35,6 +35,7 @@ from webhook_gateway.contracts.highfreq import (
     collected,
     collector_workflow_id,
 )
+from webhook_gateway.dispatch.collect_commit import CollectCommitter
 from webhook_gateway.dispatch.group_commit import CommitStats, GroupCommitter
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import BadWorkflowReply, TemporalUnavailable
@@ -67,6 +68,7 @@ class Dispatcher:
         self._rpc_timeout = rpc_timeout
         self._retry_after = retry_after
         self._committers: dict[str, GroupCommitter] = {}
+        self._collects = CollectCommitter(client, rpc_timeout=rpc_timeout, retry_after=retry_after)
 
     async def _call(self, make: Callable[[], Awaitable[T]], limit: float | None = None) -> T:
         limit = limit or self._rpc_timeout
@@ -155,7 +157,8 @@ class Dispatcher:
         await asyncio.gather(*(c.aclose() for c in committers))
 
     async def collect(self, target: Target, event: WebhookEvent) -> Ack:
-        """Batch and debounce routes: signal-with-start the key's collector workflow."""
+        """Batch and debounce routes: signal-with-start the key's collector workflow (batch
+        routes coalesce concurrent requests for a key into one call, `collect_commit.py`)."""
         settings = target.batch or target.debounce
         assert settings is not None
         key = extract_id(
@@ -191,6 +194,15 @@ class Dispatcher:
                 }
             )
         kind = BATCH_WORKFLOW if target.mode == "batch" else DEBOUNCE_WORKFLOW
+        if target.batch is not None and target.batch.coalesce:
+            run_id = await self._collects.submit(
+                collector_id, collected(event), workflow=kind, task_queue=target.task_queue,
+                start=start,
+            )  # fmt: skip
+            return Ack(
+                delivery_id=event.delivery_id, workflow_id=collector_id, run_id=run_id,
+                duplicate=None,
+            )  # fmt: skip
         signalled = collected(event) if target.mode == "batch" else event
         with temporal_errors(retry_after=self._retry_after):
             handle = await self._call(

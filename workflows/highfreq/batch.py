@@ -1,13 +1,16 @@
 """BatchCollectorWorkflow: a batch route's events for one key, delivered as lists.
 
-Fed by signal-with-start (one per request; repeated delivery ids are dropped). A batch
+Fed by signal-with-start: `events` carries the events of every concurrent request for the
+key (the gateway coalesces them, `webhook_gateway/dispatch/collect_commit.py`), `event` one
+event (older gateways); repeated delivery ids are dropped. A batch
 goes to a new run of the route's workflow (argument: `EventBatch`) as soon as it holds
 `max_size` events or `max_bytes`, or `max_wait_seconds` after its oldest event arrived
 (a durable timer), whichever comes first. Nothing caps `max_size` but the payload limit:
 a batch is cut by bytes too, counting each event as the length of its JSON, which the
 gateway measures and sends with it (`CollectedEvent`). After `idle_seconds` without
 events the collector completes; an event that arrives meanwhile is seen before the
-completion (Temporal replays it first).
+completion (Temporal replays it first). The route's workflow is started by a local
+activity (`activities/start_batch.py`); runs recorded before that started it as a child.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from webhook_gateway.contracts.batching import COLLECT_MANY_SIGNAL, CollectedEvents
     from webhook_gateway.contracts.events import WebhookEvent
     from webhook_gateway.contracts.highfreq import (
         BATCH_WORKFLOW,
@@ -29,6 +33,9 @@ with workflow.unsafe.imports_passed_through():
         EventBatch,
     )
     from workflows.highfreq.collector import CollectorState
+
+#: Batches start from a local activity instead of as child workflows.
+LOCAL_START_PATCH = "batch-start-by-local-activity"
 
 
 def _measured(event: WebhookEvent) -> int:
@@ -90,6 +97,11 @@ class BatchCollectorWorkflow:
         self._buffer.append((event, size))
         self._bytes += size
 
+    @workflow.signal(name=COLLECT_MANY_SIGNAL)
+    def events(self, carried: CollectedEvents) -> None:
+        for event in carried.events:
+            self.event(event)
+
     @workflow.query
     def status(self) -> CollectorStatus:
         return self._state.status(len(self._buffer))
@@ -111,9 +123,13 @@ class BatchCollectorWorkflow:
         self._bytes -= size
         # What is left (the batch was full) starts its wait now.
         self._opened = _now() if self._buffer else None
-        await self._state.start_target(
-            EventBatch(route=data.route, key=data.key, sequence=self._state.sequence, events=taken)
+        batch = EventBatch(
+            route=data.route, key=data.key, sequence=self._state.sequence, events=taken
         )
+        if workflow.patched(LOCAL_START_PATCH):
+            await self._state.start_batch(batch)
+        else:
+            await self._state.start_target(batch)
 
 
 def _now() -> float:

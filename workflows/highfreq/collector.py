@@ -10,19 +10,28 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from webhook_gateway.contracts.highfreq import CollectorInput, CollectorStatus
+    from activities.start_batch import start_batch_workflow
+    from webhook_gateway.contracts.batching import StartBatchInput
+    from webhook_gateway.contracts.highfreq import CollectorInput, CollectorStatus, EventBatch
     from workflows.dedupe import DeliveryLog
 
 SEEN_CARRIED = 1_000
 DELIVERED_KEPT = 20
+START_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=0,  # never give up: these events were acknowledged
+)
 
 
 class CollectorState:
@@ -48,12 +57,18 @@ class CollectorState:
             or info.get_current_history_length() >= self.data.history_events
         )
 
-    async def start_target(self, argument: Any) -> str:
-        """Start the route's workflow for the next sequence number; a duplicate is done."""
+    def _next_target_id(self) -> str:
         data = self.data
         chain = workflow.info().first_execution_run_id
         workflow_id = f"{data.workflow_id_prefix}{data.key}-{chain}-{self.sequence}"
         self.sequence += 1
+        return workflow_id
+
+    async def start_target(self, argument: Any) -> str:
+        """Start the route's workflow for the next sequence number as a child (abandoned on
+        close); a duplicate is done."""
+        data = self.data
+        workflow_id = self._next_target_id()
         # Already started: this run is a retry of a task that started it before.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await workflow.start_child_workflow(
@@ -64,6 +79,23 @@ class CollectorState:
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             )
+        self.delivered.append(workflow_id)
+        return workflow_id
+
+    async def start_batch(self, batch: EventBatch) -> str:
+        """Start the route's workflow for the next sequence number from a local activity: the
+        collector's history gets a marker, not the batch again, and no child's events."""
+        data = self.data
+        workflow_id = self._next_target_id()
+        await workflow.execute_local_activity(
+            start_batch_workflow,
+            StartBatchInput(
+                workflow=data.workflow, task_queue=data.task_queue, workflow_id=workflow_id,
+                batch=batch,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=START_RETRY,
+        )  # fmt: skip
         self.delivered.append(workflow_id)
         return workflow_id
 

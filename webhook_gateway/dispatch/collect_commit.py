@@ -1,0 +1,140 @@
+"""Coalesced collects: concurrent requests for one batch collector share one Temporal call.
+
+Each collector workflow (a batch route's key) gets a lane while requests for it wait. A
+lane sends one signal-with-start at a time, carrying every event queued since the last one
+(`CollectedEvents`, at most `MAX_EVENTS` events and `PAYLOAD_BUDGET` bytes); the next batch
+gathers while a call is in flight, so a lone request waits for nothing and a busy key pays
+one history write per call instead of one per request. A request is answered when the call
+carrying it succeeded, and a failed call fails exactly the requests it carried. A lane ends
+as soon as its queue is empty: there is no task per idle key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from temporalio.client import Client
+
+from webhook_gateway.contracts.batching import COLLECT_MANY_SIGNAL, CollectedEvents
+from webhook_gateway.contracts.highfreq import PAYLOAD_BUDGET, CollectedEvent, CollectorInput
+from webhook_gateway.dispatch.temporal_errors import temporal_errors
+from webhook_gateway.errors import GatewayError, TemporalUnavailable
+
+log = logging.getLogger("hooktide.collect_commit")
+
+#: Events per signal: a collector's workflow task handles them all at once.
+MAX_EVENTS = 100
+
+
+@dataclass
+class _Waiting:
+    event: CollectedEvent
+    size: int
+    future: asyncio.Future[str]
+
+
+@dataclass
+class _Lane:
+    workflow: str
+    task_queue: str
+    start: CollectorInput
+    queue: deque[_Waiting] = field(default_factory=deque)
+
+
+class CollectCommitter:
+    """The gateway side of every coalesced batch route (module docstring)."""
+
+    def __init__(self, client: Client, *, rpc_timeout: float, retry_after: int) -> None:
+        self.client = client
+        self._rpc_timeout = rpc_timeout
+        self._retry_after = retry_after
+        self._lanes: dict[str, _Lane] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(
+        self,
+        collector_id: str,
+        event: CollectedEvent,
+        *,
+        workflow: str,
+        task_queue: str,
+        start: CollectorInput,
+    ) -> str:
+        """The collector's run id once it durably holds `event`; a `GatewayError` otherwise."""
+        waiting = _Waiting(event, event.size or 0, asyncio.get_running_loop().create_future())
+        lane = self._lanes.get(collector_id)
+        if lane is None:
+            lane = self._lanes[collector_id] = _Lane(workflow, task_queue, start)
+            task = asyncio.create_task(self._drain(collector_id, lane))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        lane.queue.append(waiting)
+        return await waiting.future
+
+    def lanes(self) -> int:
+        """Collectors with requests waiting or in flight."""
+        return len(self._lanes)
+
+    async def _drain(self, collector_id: str, lane: _Lane) -> None:
+        try:
+            while batch := self._take(lane):
+                await self._commit(collector_id, lane, batch)
+        finally:
+            del self._lanes[collector_id]
+            # Cancelled with requests still queued (the loop is closing): none was sent.
+            self._fail(list(lane.queue), TemporalUnavailable("The gateway stopped; retry later."))
+
+    @staticmethod
+    def _take(lane: _Lane) -> list[_Waiting]:
+        batch: list[_Waiting] = []
+        size = 0
+        while lane.queue and len(batch) < MAX_EVENTS:
+            waiting = lane.queue[0]
+            if batch and size + waiting.size > PAYLOAD_BUDGET:
+                break
+            lane.queue.popleft()
+            # A request whose sender went away was never acked: no need to send it.
+            if not waiting.future.done():
+                batch.append(waiting)
+                size += waiting.size
+        return batch
+
+    async def _commit(self, collector_id: str, lane: _Lane, batch: list[_Waiting]) -> None:
+        carried = CollectedEvents(events=[w.event for w in batch])
+        try:
+            with temporal_errors(retry_after=self._retry_after):
+                handle = await asyncio.wait_for(
+                    self.client.start_workflow(
+                        lane.workflow,
+                        lane.start,
+                        id=collector_id,
+                        task_queue=lane.task_queue,
+                        start_signal=COLLECT_MANY_SIGNAL,
+                        start_signal_args=[carried],
+                        rpc_timeout=timedelta(seconds=self._rpc_timeout),
+                    ),
+                    timeout=self._rpc_timeout + 0.5,
+                )
+        except GatewayError as exc:
+            self._fail(batch, exc)
+            return
+        except Exception as exc:  # never leave a request hanging
+            log.exception("collect to %s failed unexpectedly", collector_id)
+            self._fail(batch, TemporalUnavailable(f"Collect failed: {type(exc).__name__}"))
+            return
+        run_id = handle.result_run_id or ""
+        for waiting in batch:
+            if not waiting.future.done():
+                waiting.future.set_result(run_id)
+
+    @staticmethod
+    def _fail(batch: list[_Waiting], exc: Exception) -> None:
+        for waiting in batch:
+            if not waiting.future.done():
+                waiting.future.set_exception(exc)
+                # Retrieved here so a waiter that already left does not log "never retrieved".
+                waiting.future.exception()
