@@ -60,6 +60,21 @@ class InboxBatch(BaseModel):
     items: list[PendingStart]
 
 
+class StartEventsPacing(BaseModel):
+    """How an inbox paces its starts: additive increase while starts are quick, multiplicative
+    decrease when they are slow or Temporal pushes back (`activities/pacing.py`)."""
+
+    initial_rate: float = 10.0
+    min_rate: float = 1.0
+    #: None: no ceiling but the concurrency.
+    max_rate: float | None = None
+    target_latency_ms: float = 1000.0
+    #: Starts per second gained per second of quick, rate-bound starts.
+    increase: float = 5.0
+    #: What the rate is multiplied by on a slow start or a refusal.
+    decrease: float = 0.5
+
+
 class InboxInput(BaseModel):
     route: str
     shard: int
@@ -67,8 +82,13 @@ class InboxInput(BaseModel):
     history_bytes: int = 10_000_000
     start_chunk: int = 100
     start_concurrency: int = 8
+    #: A ceiling on the adaptive pace (the fixed pace of inboxes before it adapted).
     start_rate: float | None = None
-    #: Carried through continue-as-new: (workflow type, task queue) per item.
+    #: None from gateways older than adaptive pacing: the defaults, under `start_rate`.
+    pacing: StartEventsPacing | None = None
+    #: Carried through continue-as-new: the pace reached, and (workflow type, task queue)
+    #: per item.
+    rate: float | None = None
     backlog: list[InboxBatch] = Field(default_factory=list)
     started: int = 0
     duplicates: int = 0
@@ -81,18 +101,26 @@ class InboxStatus(BaseModel):
     started: int
     duplicates: int
     failed: int
+    #: The pace of its starts (per second) and their smoothed latency, once it paced some.
+    rate: float | None = None
+    latency_ms: float | None = None
 
 
 class StartEventsInput(BaseModel):
     batches: list[InboxBatch]
     concurrency: int = 32
+    #: The pace to begin with; with `pacing` None (older inboxes) a fixed pace, or none.
     rate: float | None = None
+    pacing: StartEventsPacing | None = None
 
 
 class StartEventsResult(BaseModel):
     started: int = 0
     duplicates: int = 0
     failed: list[str] = Field(default_factory=list)
+    #: The pace it ended with and its starts' smoothed latency (None: not paced adaptively).
+    rate: float | None = None
+    latency_ms: float | None = None
 
 
 # ---- batch and debounce collectors ------------------------------------------------------
