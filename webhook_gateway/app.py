@@ -117,10 +117,10 @@ def create_app(
 
 
 def _openapi(config: HooktideConfig) -> Callable[[Request], Awaitable[Response]]:
-    document = openapi_document(config)
+    document = JSONResponse(openapi_document(config)).body  # written once: it never changes
 
     async def endpoint(request: Request) -> Response:
-        return JSONResponse(document)
+        return Response(document, media_type="application/json")
 
     return endpoint
 

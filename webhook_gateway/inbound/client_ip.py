@@ -43,6 +43,8 @@ class ProxyTrust:
         return f"ProxyTrust({[str(n) for n in self.trusted]!r}, header={self.header!r})"
 
     def _trusted_peer(self, peer: str | None) -> bool:
+        if not self.trusted:  # no proxy is trusted: nothing to parse
+            return False
         addr = parse_ip(peer)
         return addr is not None and contains(self.trusted, addr)
 

@@ -115,7 +115,7 @@ class WebhookEndpoint:
         if self.limiter is not None:
             self.limiter.check(client_ip)
         if self.handshake is not None:
-            answer = self.handshake.handshake(self._signed(request, peer, b""))
+            answer = self.handshake.handshake(self._signed(request, peer, client_ip, b""))
             if answer is not None:
                 return answer
         if request.method not in self.route.methods:
@@ -126,13 +126,15 @@ class WebhookEndpoint:
             )
         return None
 
-    def _signed(self, request: Request, peer: str | None, raw: bytes) -> SignedRequest:
+    def _signed(
+        self, request: Request, peer: str | None, client_ip: str | None, raw: bytes
+    ) -> SignedRequest:
         return SignedRequest(
             method=request.method,
             url=self.proxies.public_url(request.url, peer, request.headers),
             headers=request.headers,
             body=raw,
-            client_ip=self.proxies.client_ip(peer, request.headers),
+            client_ip=client_ip,
             path_params={k: str(v) for k, v in request.path_params.items()},
         )
 
@@ -145,7 +147,7 @@ class WebhookEndpoint:
         raw = await read_body(
             request, route.max_body_bytes, timeout=request.app.state.settings.body_timeout_seconds
         )
-        signed = self._signed(request, peer, raw)
+        signed = self._signed(request, peer, client_ip, raw)
         return signed, self.verifier.verify(signed), media
 
     def _delivery(

@@ -14,6 +14,7 @@ secret values become `[REDACTED]` wherever they appear, and so do credential hea
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import re
@@ -77,6 +78,21 @@ _CREDENTIAL_TEXT: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] =
 ]
 
 
+#: Every pattern above needs one of these words (as case-blind as they are): a text without
+#: any is left as it is, without running them.
+_CREDENTIAL_WORDS = re.compile(
+    r"(?i)authorization|cookie|x-api-key|signature|x-shopify-hmac-sha256|bearer|basic"
+)
+#: Values with nothing to redact in them.
+_PLAIN = frozenset({int, float, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=1024)
+def _sensitive(name: str) -> bool:
+    """A field named like a credential (field names repeat: each is looked at once)."""
+    return SENSITIVE_NAMES.search(name) is not None
+
+
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     """The fields passed with `extra=`, as python-json-logger picks them."""
     return merge_record_extra(record, {}, reserved=RESERVED_ATTRS)
@@ -98,12 +114,16 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
+        if _CREDENTIAL_WORDS.search(text) is None:
+            return text
         for pattern, replace in _CREDENTIAL_TEXT:
             text = pattern.sub(replace, text)
         return text
 
     def clean(self, value: Any, name: str = "") -> Any:
-        if name and SENSITIVE_NAMES.search(name) and isinstance(value, str | bytes):
+        if type(value) in _PLAIN:
+            return value
+        if name and _sensitive(name) and isinstance(value, str | bytes):
             return REDACTED
         if isinstance(value, str):
             return self.redact(value)

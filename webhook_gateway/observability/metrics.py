@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,6 +34,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=MetricWrapperBase)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -104,13 +106,16 @@ class GatewayMetrics:
         )
         self._gauges = _Gauges()
         r.register(self._gauges)
+        self._requests_by = _Children(self.requests)
+        self._ack_latency_by = _Children(self.ack_latency)
+        self.rpc_latency_by = _Children(self.rpc_latency)
 
     def request_done(
         self, *, route: str, mode: str, outcome: str, status: int, seconds: float
     ) -> None:
-        self.requests.labels(route, mode, outcome.split("/")[0], str(status)).inc()
+        self._requests_by.get(route, mode, outcome.split("/")[0], str(status)).inc()
         if 200 <= status < 300:
-            self.ack_latency.labels(route, mode).observe(seconds)
+            self._ack_latency_by.get(route, mode).observe(seconds)
 
     def rule_matched(self, *, route: str, rule: str) -> None:
         self.rule_targets.labels(route, rule).inc()
@@ -130,6 +135,21 @@ class GatewayMetrics:
 
     async def endpoint(self, request: Request) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _Children(Generic[M]):
+    """A labelled metric's children, looked up once per label values: `labels()` checks
+    and copies its arguments and takes a lock on every call."""
+
+    def __init__(self, metric: M) -> None:
+        self._metric = metric
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def get(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self._metric.labels(*values)
+        return child
 
 
 class _Gauges(Collector):
@@ -227,7 +247,7 @@ class _RpcMetricsOutbound(tc.OutboundInterceptor):
             self._metrics.rpc_errors.labels(operation, type(exc).__name__).inc()
             raise
         finally:
-            self._metrics.rpc_latency.labels(operation).observe(time.perf_counter() - started)
+            self._metrics.rpc_latency_by.get(operation).observe(time.perf_counter() - started)
 
     async def start_workflow(self, input: tc.StartWorkflowInput) -> tc.WorkflowHandle[Any, Any]:
         operation = "signal_with_start_workflow" if input.start_signal else "start_workflow"
