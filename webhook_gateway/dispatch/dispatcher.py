@@ -7,6 +7,7 @@ per-key collector workflow (modes batch and debounce); see `highfreq.py`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -73,9 +74,11 @@ class Dispatcher:
     async def _call(self, make: Callable[[], Awaitable[T]], limit: float | None = None) -> T:
         limit = limit or self._rpc_timeout
         # The SDK retries UNAVAILABLE internally; the outer bound keeps our answer prompt.
-        return await asyncio.wait_for(make(), timeout=limit + 0.5)
+        # Bounded in this task: `wait_for` starts a task per call before Python 3.12.
+        async with asyncio.timeout(limit + 0.5):
+            return await make()
 
-    @property
+    @functools.cached_property
     def _rpc(self) -> timedelta:
         return timedelta(seconds=self._rpc_timeout)
 
