@@ -1,5 +1,6 @@
 """Outbound webhook activities: publishing an event (one delivery workflow per matching
-subscription), one signed delivery attempt, and marking an endpoint disabled.
+subscription, started already searchable as pending), one signed delivery attempt, and
+marking an endpoint disabled.
 
 An endpoint's disabled state lives in its own long-lived workflow (`EndpointWorkflow`, id
 `hooktide-endpoint-<subscription>`): durable, visible with `temporal workflow query`, and
@@ -8,15 +9,21 @@ re-enabled with one signal. No workflow there means "enabled".
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 from temporalio import activity
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,6 +32,7 @@ from activities.http.errors import HttpFailure
 from activities.http.models import HttpRequest, RawBody, Timeouts
 from activities.http.request import send
 from activities.http.ssrf import OutboundPolicy
+from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.outbound import (
     AttemptOutcome,
@@ -100,6 +108,43 @@ async def endpoint_disabled(subscription: str) -> bool:
     return state.disabled
 
 
+def delivery_search_attributes(data: DeliveryInput, status: str) -> TypedSearchAttributes:
+    """What finds a delivery: HooktideEndpoint, HooktideDeliveryId (the webhook-id),
+    HooktideStatus and, when the payload has a string `type`, HooktideEventType."""
+    pairs: list[SearchAttributePair[str]] = [
+        SearchAttributePair(sa.ENDPOINT, data.target.subscription),
+        SearchAttributePair(sa.DELIVERY_ID, data.msg_id),
+        SearchAttributePair(sa.STATUS, status),
+    ]
+    event_type = data.payload.get("type")
+    if isinstance(event_type, str):
+        pairs.append(SearchAttributePair(sa.EVENT_TYPE, event_type))
+    return TypedSearchAttributes(pairs)
+
+
+async def start_delivery(
+    client: Client, data: DeliveryInput, *, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Start the delivery of one message to one subscription; returns its handle.
+
+    The run starts with its search attributes (HooktideStatus `pending`), so it is findable
+    while its first attempt runs, and the workflow then makes that attempt inside its first
+    workflow task. Idempotent: an id that exists, running or closed, is not started again."""
+    wid = delivery_workflow_id(data.msg_id, data.target.subscription)
+    try:
+        return await client.start_workflow(
+            "WebhookDeliveryWorkflow",
+            data,
+            id=wid,
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=delivery_search_attributes(data, "pending"),
+        )
+    except WorkflowAlreadyStartedError:
+        return client.get_workflow_handle(wid)
+
+
 @activity.defn
 async def disable_endpoint(data: DisableInput) -> None:
     """Record durably that an endpoint is disabled (signal-with-start of its state workflow)."""
@@ -129,6 +174,7 @@ class OutboundActivities:
         Idempotent: a delivery id that exists (running or closed) is not started again, so
         a retry or a repeated emission is harmless."""
         client = activity.client()
+        queue = activity.info().task_queue
         ids: list[str] = []
         for sub in self._subscriptions:
             if not (sub.enabled and sub.matches(data.event_type)):
@@ -141,17 +187,8 @@ class OutboundActivities:
                 secret=sub.secret,
                 timeout_seconds=sub.timeout_seconds,
             )
-            wid = delivery_workflow_id(data.msg_id, sub.name)
-            with contextlib.suppress(WorkflowAlreadyStartedError):
-                await client.start_workflow(
-                    "WebhookDeliveryWorkflow",
-                    DeliveryInput(target=target, msg_id=data.msg_id, payload=data.payload),
-                    id=wid,
-                    task_queue=activity.info().task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                )
-            ids.append(wid)
+            delivery = DeliveryInput(target=target, msg_id=data.msg_id, payload=data.payload)
+            ids.append((await start_delivery(client, delivery, task_queue=queue)).id)
         return PublishResult(workflow_ids=ids)
 
     @activity.defn

@@ -10,8 +10,10 @@ files: they are what running workflows were recorded with):
     .venv/bin/python -m tests.support.record_histories providers  # GitHub and Stripe examples
     .venv/bin/python -m tests.support.record_histories encrypted  # with the payload codec on
 
-The outbound history is named after the delivery workflow's newest patch, so recording it
-again never overwrites the histories of earlier versions.
+The outbound histories are named after the delivery workflow's newest patch, so recording
+them again never overwrites the histories of earlier versions: one started as `publish_event`
+starts it (search attributes at start, a local first attempt), one started with its input
+alone (as a redrive starts it).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.outbound import DeliveryInput, DeliveryTarget
+from activities.outbound import DeliveryInput, DeliveryTarget, start_delivery
 from tests.example.record_orders import record_orders
 from tests.support.gateway import serve
 from tests.support.net import free_port
@@ -56,9 +58,9 @@ from workflows.example.ticket import TicketWorkflow
 from workflows.highfreq.batch import BatchCollectorWorkflow
 from workflows.highfreq.debounce import DebounceCollectorWorkflow
 from workflows.highfreq.inbox import InboxWorkflow
-from workflows.outbound.delivery import SEARCHABLE_PATCH, WebhookDeliveryWorkflow
+from workflows.outbound.delivery import LOCAL_FIRST_PATCH, WebhookDeliveryWorkflow
 
-OUTBOUND_HISTORY = "webhook_delivery_" + SEARCHABLE_PATCH.replace("-", "_")
+OUTBOUND_HISTORY = "webhook_delivery_" + LOCAL_FIRST_PATCH.replace("-", "_")
 #: The key of tests/histories/encrypted/ (those files only: it protects nothing else).
 RECORDING_KEY = "recorded-1:aG9va3RpZGUtcmVjb3JkZWQtaGlzdG9yaWVzLWtleTE="
 
@@ -182,13 +184,15 @@ async def record_batch_by_bytes(client: Client, queue: str, tag: str) -> None:
         run_id = continued.new_execution_run_id
 
 
-async def record_outbound(client: Client, queue: str, name: str) -> None:
-    """One delivery to a loopback peer: 503, the 5 s timer, then 200 (two attempts)."""
+async def record_outbound(client: Client, queue: str, name: str, *, searchable: bool) -> None:
+    """One delivery to a loopback peer: 503, the 5 s timer, then 200 (two attempts); started
+    as `publish_event` does if `searchable`, else with its input alone."""
     os.environ["HOOKTIDE_OUTBOUND_ALLOW"] = "127.0.0.0/8"
     os.environ["RECORD_OUTBOUND_WHSEC"] = ORDERS_SECRET
     peer = Peer()
     peer.script("/hook", Reply(503), Reply(200))
-    async with serve(peer.app) as base:
+    queue = f"{queue}-outbound"  # its own worker, built with loopback allowed
+    async with serve(peer.app) as base, build_worker(client, queue, modules=[EXAMPLE_MODULE]):
         peer.base = base
         target = DeliveryTarget(
             subscription="recorded",
@@ -196,14 +200,15 @@ async def record_outbound(client: Client, queue: str, name: str) -> None:
             secret=SecretSource(env="RECORD_OUTBOUND_WHSEC"),
         )
         payload = {"type": "order.completed", "timestamp": "2026-11-27T12:00:00Z", "data": {}}
-        wid = f"rec-delivery-{uuid.uuid4().hex[:6]}"
-        await client.execute_workflow(
-            WebhookDeliveryWorkflow.run,
-            DeliveryInput(target=target, msg_id=f"msg_{uuid.uuid4().hex}", payload=payload),
-            id=wid,
-            task_queue=queue,
-        )
-    history = await client.get_workflow_handle(wid).fetch_history()
+        data = DeliveryInput(target=target, msg_id=f"msg_{uuid.uuid4().hex}", payload=payload)
+        if searchable:
+            handle = await start_delivery(client, data, task_queue=queue)
+        else:
+            handle = await client.start_workflow(
+                WebhookDeliveryWorkflow.run, data, id=f"rec-{data.msg_id}", task_queue=queue
+            )
+        await handle.result()
+    history = await handle.fetch_history()
     (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
 
@@ -294,7 +299,10 @@ async def main(only: str | None = None) -> None:
                 if only in (None, "highfreq"):
                     await record_highfreq(client, queue)
                 if only in (None, "outbound"):
-                    await record_outbound(client, queue, OUTBOUND_HISTORY)
+                    await record_outbound(client, queue, OUTBOUND_HISTORY, searchable=True)
+                    await record_outbound(
+                        client, queue, OUTBOUND_HISTORY + "_redriven", searchable=False
+                    )
                 if only in (None, "providers"):
                     await record_providers(client, queue)
             if only in (None, "encrypted"):

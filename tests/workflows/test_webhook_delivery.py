@@ -13,14 +13,21 @@ from typing import Any
 import pytest
 import yaml
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
-from activities.outbound import DeliveryInput, DeliveryTarget, EndpointState, endpoint_workflow_id
+from activities.outbound import (
+    DeliveryInput,
+    DeliveryTarget,
+    EndpointState,
+    endpoint_workflow_id,
+    start_delivery,
+)
 from tests.support.flows import EmitInput, EmitterWorkflow
 from tests.support.peer import Peer, Reply
 from tests.support.signing import ORDERS_SECRET, OTHER_SECRET
 from tests.support.workers import outbound_worker
+from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.secrets import SecretSource
 from workflows.outbound.delivery import DeliveryResult, WebhookDeliveryWorkflow
 
@@ -57,16 +64,14 @@ def target(peer: Peer, path: str = "/hook", **extra: Any) -> DeliveryTarget:
 
 async def deliver(
     client: Client, queue: str, to: DeliveryTarget, data: Any = None
-) -> tuple[DeliveryResult, WorkflowHandle[WebhookDeliveryWorkflow, DeliveryResult]]:
+) -> tuple[DeliveryResult, WorkflowHandle[Any, Any]]:
+    """One delivery started as `publish_event` starts it, until its result."""
     msg_id = f"msg_{uuid.uuid4().hex}"
     payload = {"type": "order.completed", "timestamp": "2026-01-01T00:00:00Z", "data": data}
-    handle = await client.start_workflow(
-        WebhookDeliveryWorkflow.run,
-        DeliveryInput(target=to, msg_id=msg_id, payload=payload),
-        id=f"delivery-{msg_id}",
-        task_queue=queue,
+    handle = await start_delivery(
+        client, DeliveryInput(target=to, msg_id=msg_id, payload=payload), task_queue=queue
     )
-    return await handle.result(), handle
+    return DeliveryResult.model_validate(await handle.result()), handle
 
 
 async def timers(handle: WorkflowHandle[Any, Any]) -> list[timedelta]:
@@ -76,6 +81,34 @@ async def timers(handle: WorkflowHandle[Any, Any]) -> list[timedelta]:
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED
     ]
+
+
+def steps(history: WorkflowHistory) -> list[str]:
+    """What a run wrote, in order: each workflow task ("task"), marker (by name), search
+    attribute upsert ("status=..." or "+<keys>"), timer and activity."""
+    out: list[str] = []
+    for e in history.events:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            out.append("task")
+        elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            out.append(e.marker_recorded_event_attributes.marker_name)
+        elif e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            fields = e.upsert_workflow_search_attributes_event_attributes.search_attributes
+            status = fields.indexed_fields.get("HooktideStatus")
+            out.append(
+                f"status={json.loads(status.data)}"
+                if status is not None
+                else "+" + ",".join(sorted(fields.indexed_fields))
+            )
+        elif e.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+            out.append("timer")
+        elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            out.append(f"activity {e.activity_task_scheduled_event_attributes.activity_type.name}")
+    return out
+
+
+#: The patch marker and the SDK's TemporalChangeVersion upsert open every new run.
+PATCHED = ["task", "core_patch", "+TemporalChangeVersion"]
 
 
 async def endpoint_state(client: Client, subscription: str) -> EndpointState:
@@ -102,6 +135,63 @@ async def test_a_delivery_is_signed_per_standard_webhooks_with_the_payload_envel
         "data": {"order_id": "A-1"},
     }
     assert await timers(handle) == []
+
+
+async def test_a_first_attempt_that_succeeds_completes_the_run_in_its_first_workflow_task(
+    ts_client: Client, ts_queue: str, peer: Peer
+) -> None:
+    result, handle = await deliver(ts_client, ts_queue, target(peer))
+    assert (result.outcome, result.attempts, result.last_status) == ("delivered", 1, 200)
+    [logged] = result.attempt_log
+    assert logged.call is not None and logged.call.attempt == 1
+    assert await handle.query(WebhookDeliveryWorkflow.attempts) == [logged]
+    history = await handle.fetch_history()
+    assert steps(history) == [*PATCHED, "core_local_activity", "status=delivered"]
+    assert len(history.events) == 9  # started, task x3, 2 markers, 2 upserts, completed
+    found = (await handle.describe()).typed_search_attributes
+    assert found.get(sa.STATUS) == "delivered"
+    assert found.get(sa.DELIVERY_ID) == result.msg_id
+    assert len(peer.at("/hook")) == 1
+
+
+async def test_after_a_failed_first_attempt_the_next_is_an_activity_after_the_5_s_timer(
+    ts_client: Client, ts_queue: str, peer: Peer
+) -> None:
+    peer.verify("/hook", ORDERS_SECRET)
+    peer.script("/hook", Reply(500), Reply(200))
+    result, handle = await deliver(ts_client, ts_queue, target(peer))
+    assert (result.outcome, result.attempts, result.last_status) == ("delivered", 2, 200)
+    assert [a.status for a in result.attempt_log] == [500, 200]
+    assert steps(await handle.fetch_history()) == [
+        *PATCHED, "core_local_activity", "timer",
+        "task", "activity deliver_webhook",
+        "task", "status=delivered",
+    ]  # fmt: skip
+    [wait] = await timers(handle)
+    assert timedelta(seconds=4.5) <= wait <= timedelta(seconds=5.5)
+    seen = peer.at("/hook")
+    assert [r.headers["webhook-id"] for r in seen] == [result.msg_id] * 2
+    assert all(r.verified for r in seen)
+
+
+async def test_a_run_started_without_its_search_attributes_is_pending_before_its_first_attempt(
+    ts_client: Client, ts_queue: str, peer: Peer
+) -> None:
+    """An operator's redrive starts the original input alone: the run upserts its attributes
+    itself, and its first attempt is a normal activity, so it is findable while that runs."""
+    data = DeliveryInput(target=target(peer), msg_id=f"msg_{uuid.uuid4().hex}", payload={})
+    handle = await ts_client.start_workflow(
+        WebhookDeliveryWorkflow.run, data, id=f"redriven-{data.msg_id}", task_queue=ts_queue
+    )
+    result = await handle.result()
+    assert (result.outcome, result.attempts) == ("delivered", 1)
+    assert steps(await handle.fetch_history()) == [
+        *PATCHED,
+        "status=pending",
+        "activity deliver_webhook",
+        "task",
+        "status=delivered",
+    ]
 
 
 async def test_during_a_rotation_every_secret_signs_and_either_verifies(
@@ -169,7 +259,13 @@ async def test_410_disables_the_endpoint_durably(
     to = target(peer)
     result, handle = await deliver(ts_client, ts_queue, to)
     assert (result.outcome, result.attempts, result.last_status) == ("disabled", 1, 410)
-    assert await timers(handle) == []
+    assert steps(await handle.fetch_history()) == [
+        *PATCHED,
+        "core_local_activity",
+        "activity disable_endpoint",
+        "task",
+        "status=disabled",
+    ]
     state = await endpoint_state(ts_client, to.subscription)
     assert state.disabled
     assert state.reason is not None and "410" in state.reason

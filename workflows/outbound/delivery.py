@@ -7,11 +7,19 @@ next wait replaces it. Each attempt is one activity run (no activity retries): 2
 410 or `webhook-delivery: disable` disables the endpoint; `webhook-delivery: abort-message`
 gives up on this message; anything else (3xx, 4xx, 5xx, timeout) waits for the next slot.
 
-Searchable: the run upserts HooktideEndpoint, HooktideEventType, HooktideDeliveryId (the
-webhook-id) and HooktideStatus (pending, then delivered / failed / aborted / disabled), so
-`HooktideStatus = 'failed'` finds the deliveries that gave up. The attempt log (one entry
-per attempt with its redacted HTTP call; at most len(SCHEDULE) per run) is the `attempts`
-query and `DeliveryResult.attempt_log`.
+The first attempt is a local activity: a run started searchable (`start_delivery`) makes it
+inside its first workflow task, which then records its outcome, and on success completes the
+run, in one write. Later attempts, after their timers, are normal activities. A worker that
+dies during the local attempt leaves no record of it: the next workflow task sends it again,
+with the same webhook-id (delivery is at least once; the receiver dedupes by webhook-id).
+
+Searchable: HooktideEndpoint, HooktideEventType, HooktideDeliveryId (the webhook-id) and
+HooktideStatus (pending, then delivered / failed / aborted / disabled), so
+`HooktideStatus = 'failed'` finds the deliveries that gave up. A run started without them
+(an operator's redrive, an older starter) upserts them itself and makes its first attempt a
+normal activity, so that it is findable as pending while that attempt runs. The attempt log
+(one entry per attempt with its redacted HTTP call; at most len(SCHEDULE) per run) is the
+`attempts` query and `DeliveryResult.attempt_log`.
 """
 
 from __future__ import annotations
@@ -30,14 +38,17 @@ with workflow.unsafe.imports_passed_through():
         DeliveryInput,
         DisableInput,
         OutboundActivities,
+        delivery_search_attributes,
         disable_endpoint,
     )
-    from webhook_gateway.contracts import search_attributes as sa
     from webhook_gateway.contracts.outbound import AttemptOutcome
     from workflows.notifications import notify_ops_of_failure
 
 #: Runs started before this patch neither upsert search attributes nor keep them replaying.
 SEARCHABLE_PATCH = "searchable-status"
+#: Runs started before this patch make every attempt a normal activity. It implies
+#: SEARCHABLE_PATCH, which new runs therefore no longer record.
+LOCAL_FIRST_PATCH = "local-first-attempt"
 STATUS_OF = {"endpoint-disabled": "disabled"}
 
 SCHEDULE = (
@@ -74,10 +85,16 @@ class WebhookDeliveryWorkflow:
 
     @workflow.run
     async def run(self, data: DeliveryInput) -> DeliveryResult:
-        self._searchable = workflow.patched(SEARCHABLE_PATCH)
-        self._mark(data, "pending")
+        local_first = False
+        if workflow.patched(LOCAL_FIRST_PATCH):
+            self._searchable = True
+            local_first = self._started_pending(data)
+        else:
+            self._searchable = workflow.patched(SEARCHABLE_PATCH)
+        if not local_first:
+            self._mark(data, "pending")
         for number in range(1, len(SCHEDULE) + 1):
-            outcome = await self._attempt(data, number)
+            outcome = await self._attempt(data, number, local=local_first and number == 1)
             self._attempts.append(outcome)
             if outcome.disable:
                 await workflow.execute_activity(
@@ -104,16 +121,27 @@ class WebhookDeliveryWorkflow:
             )
         return self._result(data, "failed")
 
-    async def _attempt(self, data: DeliveryInput, number: int) -> AttemptOutcome:
+    async def _attempt(self, data: DeliveryInput, number: int, *, local: bool) -> AttemptOutcome:
+        attempt = AttemptInput(
+            target=data.target, msg_id=data.msg_id, payload=data.payload, attempt=number
+        )
+        # Longer than one workflow task's timeout (10 s): the worker heartbeats the task
+        # while a local attempt runs, so a slow answer costs an extra task, never a retry.
+        timeout = timedelta(seconds=data.target.timeout_seconds) + ATTEMPT_MARGIN
+        once = RetryPolicy(maximum_attempts=1)
         try:
+            if local:
+                return await workflow.execute_local_activity_method(
+                    OutboundActivities.deliver_webhook,
+                    attempt,
+                    start_to_close_timeout=timeout,
+                    retry_policy=once,
+                )
             return await workflow.execute_activity_method(
                 OutboundActivities.deliver_webhook,
-                AttemptInput(
-                    target=data.target, msg_id=data.msg_id, payload=data.payload, attempt=number
-                ),
-                start_to_close_timeout=timedelta(seconds=data.target.timeout_seconds)
-                + ATTEMPT_MARGIN,
-                retry_policy=RetryPolicy(maximum_attempts=1),
+                attempt,
+                start_to_close_timeout=timeout,
+                retry_policy=once,
             )
         except ActivityError as err:
             return AttemptOutcome(result="failed", error=str(err.cause or err))
@@ -126,18 +154,18 @@ class WebhookDeliveryWorkflow:
             wait = max(wait, timedelta(seconds=outcome.retry_after_seconds))
         return wait
 
+    @staticmethod
+    def _started_pending(data: DeliveryInput) -> bool:
+        """Whether the run was started with its search attributes, status pending."""
+        started = workflow.info().typed_search_attributes
+        wanted = delivery_search_attributes(data, "pending")
+        return all(started.get(key) == value for key, value in wanted)
+
     def _mark(self, data: DeliveryInput, status: str) -> None:
         if not self._searchable:
             return
-        event_type = data.payload.get("type")
-        updates = [
-            sa.ENDPOINT.value_set(data.target.subscription),
-            sa.DELIVERY_ID.value_set(data.msg_id),
-            sa.STATUS.value_set(STATUS_OF.get(status, status)),
-        ]
-        if isinstance(event_type, str):
-            updates.append(sa.EVENT_TYPE.value_set(event_type))
-        workflow.upsert_search_attributes(updates)
+        attributes = delivery_search_attributes(data, STATUS_OF.get(status, status))
+        workflow.upsert_search_attributes([key.value_set(value) for key, value in attributes])
 
     def _result(self, data: DeliveryInput, outcome: str) -> DeliveryResult:
         self._mark(data, outcome)
