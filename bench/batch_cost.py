@@ -20,25 +20,30 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
 import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from orders import SECRET
+from orders import SECRET, order_payload
+from standardwebhooks import Webhook
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from throughput import BATCH_KEYS, CONNECTIONS, run_wrk, summarize, write_requests
 
 from webhook_gateway.dev.local_stack import LocalStack, isolated_env
 from webhook_gateway.dev.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+LUA = ROOT / "bench" / "wrk_signed.lua"
 QUEUE = "bench"
+THREADS, CONNECTIONS = 2, 32
+BATCH_KEYS = 8
 BATCH = {"key": "customer.id", "max_size": 100, "max_wait_seconds": 1.0}
 #: Order workflows whose histories are read (they are all alike).
 START_SAMPLE = 100
@@ -53,6 +58,49 @@ def routes(batch: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "workflow": "EventBatchWorkflow",
             "batch": {**BATCH, **batch},
         },
+    }
+
+
+def write_requests(path: Path, count: int, tag: str) -> None:
+    """`count` signed requests, ~1 KB bodies, unique ids, `BATCH_KEYS` customers."""
+    signer = Webhook(SECRET)
+    now = datetime.now(UTC)
+    stamp = str(int(now.timestamp()))
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            payload = order_payload(f"{tag}-{i}")
+            payload["customer"]["id"] = f"c-{i % BATCH_KEYS}"
+            payload["note"] = ""
+            body = json.dumps(payload, separators=(",", ":"))
+            payload["note"] = "x" * max(0, 1024 - len(body))
+            body = json.dumps(payload, separators=(",", ":"))
+            msg_id = f"msg_{tag}_{i}"
+            out.write(f"{msg_id}\t{stamp}\t{signer.sign(msg_id, now, body)}\t{body}\n")
+
+
+async def run_wrk(url: str, path: str, requests: Path, seconds: float) -> dict[str, Any]:
+    out = requests.with_suffix(".json")
+    cmd = [
+        "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{int(seconds)}s", "--timeout", "10s",
+        "-s", str(LUA), url, "--", path, str(requests), str(THREADS), str(out),
+    ]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=subprocess.DEVNULL)
+    if await proc.wait() != 0:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {' '.join(cmd)}")
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
+def summarize(mode: str, wrk: dict[str, Any]) -> dict[str, Any]:
+    ok = wrk["requests"] - wrk["errors"]["status"]
+    return {
+        "mode": mode,
+        "requests": wrk["requests"],
+        "acked": ok,
+        "errors": wrk["errors"],
+        "throughput_rps": round(ok / (wrk["duration_us"] / 1e6), 1),
+        "p50_ms": round(wrk["latency_us"]["p50"] / 1000, 2),
+        "p99_ms": round(wrk["latency_us"]["p99"] / 1000, 2),
     }
 
 
@@ -121,15 +169,14 @@ async def one_mode(
     mode: str, path: str, stack: LocalStack, client: Client, tmp: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     seen: dict[str, int] = {}
-    gateway = stack.process("gateway").pid
     warm = tmp / f"{mode}-warm.txt"
     write_requests(warm, 3_000, f"{mode}w")
-    warm_result = await run_wrk(stack.url, path, warm, 2, gateway)
+    warm_result = await run_wrk(stack.url, path, warm, 2)
     requests = tmp / f"{mode}.txt"
     write_requests(requests, int(args.duration * 1_500) + 1_000, mode)
     cpu_before = cpu_of(stack)
     began = time.monotonic()
-    result = summarize(mode, await run_wrk(stack.url, path, requests, args.duration, gateway))
+    result = summarize(mode, await run_wrk(stack.url, path, requests, args.duration))
     load_end = time.monotonic()
     expected = result["acked"] + warm_result["requests"] - warm_result["errors"]["status"]
     done = await completed(client, mode, seen)

@@ -5,6 +5,7 @@ files: they are what running workflows were recorded with):
 
     .venv/bin/python -m tests.support.record_histories            # everything
     .venv/bin/python -m tests.support.record_histories highfreq   # inbox, batch, debounce only
+    .venv/bin/python -m tests.support.record_histories batch      # coalesced batch collector only
     .venv/bin/python -m tests.support.record_histories orders     # OrderWorkflow, with its peers
     .venv/bin/python -m tests.support.record_histories outbound   # webhook delivery only
     .venv/bin/python -m tests.support.record_histories providers  # GitHub and Stripe examples
@@ -39,6 +40,7 @@ from tests.support.peer import Peer, Reply
 from tests.support.polling import eventually
 from tests.support.repo import HISTORIES
 from tests.support.signing import ORDERS_SECRET, order_payload
+from webhook_gateway.contracts.batching import CollectedEvents
 from webhook_gateway.contracts.codec import data_converter, parse_keys
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import (
@@ -155,6 +157,7 @@ async def record_highfreq(client: Client, queue: str) -> None:
     await save("debounce_collector", wid)
 
     await record_batch_by_bytes(client, queue, tag)
+    await record_batch_coalesced(client, queue, tag)
 
 
 async def record_batch_by_bytes(client: Client, queue: str, tag: str) -> None:
@@ -182,6 +185,26 @@ async def record_batch_by_bytes(client: Client, queue: str, tag: str) -> None:
         (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
         continued = history.events[-1].workflow_execution_continued_as_new_event_attributes
         run_id = continued.new_execution_run_id
+
+
+async def record_batch_coalesced(client: Client, queue: str, tag: str) -> None:
+    """Coalesced signals (`events`, one of them with a redelivery, and an older gateway's
+    `event`), batches started by a local activity: `batch_collector_local_start`."""
+    wid = f"rec-batch-coalesced-{tag}"
+    start = CollectorInput(
+        route="recorded", key="k", workflow="EventBatchWorkflow", task_queue=queue,
+        workflow_id_prefix=f"rec-{tag}-", max_size=2, max_wait_seconds=0.5, idle_seconds=0.5,
+    )  # fmt: skip
+    events = [collected(event(f"bc{n}", {"n": n})) for n in range(5)]
+    handle = await client.start_workflow(
+        BatchCollectorWorkflow.run, start, id=wid, task_queue=queue, start_signal="events",
+        start_signal_args=[CollectedEvents(events=events[:3])],
+    )  # fmt: skip
+    await handle.signal("events", CollectedEvents(events=events[2:4]))
+    await handle.signal("event", events[4])
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / "batch_collector_local_start.json").write_text(history.to_json(), encoding="utf-8")
 
 
 async def record_outbound(client: Client, queue: str, name: str, *, searchable: bool) -> None:
@@ -298,6 +321,8 @@ async def main(only: str | None = None) -> None:
                     await record_orders(client, queue, HISTORIES)
                 if only in (None, "highfreq"):
                     await record_highfreq(client, queue)
+                if only == "batch":
+                    await record_batch_coalesced(client, queue, uuid.uuid4().hex[:6])
                 if only in (None, "outbound"):
                     await record_outbound(client, queue, OUTBOUND_HISTORY, searchable=True)
                     await record_outbound(

@@ -26,6 +26,7 @@ from webhook_gateway.contracts.highfreq import (
     CollectedEvent,
     CollectorInput,
     CollectorStatus,
+    EventBatch,
 )
 from webhook_gateway.contracts.order import OrderResult
 from worker import build_worker
@@ -57,6 +58,15 @@ async def started(
     return handle
 
 
+async def batch_input(client: Client, workflow_id: str) -> EventBatch:
+    """The batch a route's workflow was started with (its first history event)."""
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    [batch] = await client.data_converter.decode(started.input.payloads, type_hints=[EventBatch])
+    assert isinstance(batch, EventBatch)
+    return batch
+
+
 async def batch_counts(client: Client, status: CollectorStatus) -> list[int]:
     """How many events each batch the collector delivered carried."""
     return [
@@ -81,11 +91,12 @@ async def test_batch_is_delivered_when_max_wait_passes(
             await client.get_workflow_handle(wid, result_type=BatchSummary).result()
             for wid in status.delivered
         ]
+        delivered = await batch_input(client, status.delivered[0])
 
     assert isinstance(status, CollectorStatus)
     assert len(status.delivered) == 1
     assert summaries[0].delivery_ids == [e.delivery_id for e in events]
-    assert summaries[0].bodies == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert [e.body for e in delivered.events] == [{"n": 0}, {"n": 1}, {"n": 2}]
 
 
 async def test_batch_is_cut_by_bytes_below_the_payload_limit(

@@ -13,11 +13,14 @@ from workflows.example import plugin as examples
 
 RECORDED = [
     "inbox_continued_as_new",
+    "inbox_paced_continued_as_new",
+    "inbox_paced_carried",
     "batch_collector",
     "batch_collector_by_bytes",
     "batch_collector_carried",
     "batch_collector_sized",
     "batch_collector_sized_carried",
+    "batch_collector_local_start",
     "debounce_collector",
     "event_batch",
 ]

@@ -61,6 +61,9 @@ class BatchConfig(BaseModel):
     #: Concurrent requests for one key share one signal (`events`). Workers older than the
     #: gateway lack that signal's handler: upgrade them first, or set false until then.
     coalesce: bool = True
+    #: How long a key's next signal waits for more requests to join it (it leaves at once
+    #: when full). Concurrent requests join the signal in flight's successor regardless.
+    coalesce_wait_ms: float = Field(default=5.0, ge=0, le=1000)
 
 
 class DebounceConfig(BaseModel):

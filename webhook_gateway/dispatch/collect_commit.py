@@ -2,16 +2,18 @@
 
 Each collector workflow (a batch route's key) gets a lane while requests for it wait. A
 lane sends one signal-with-start at a time, carrying every event queued since the last one
-(`CollectedEvents`, at most `MAX_EVENTS` events and `PAYLOAD_BUDGET` bytes); the next batch
-gathers while a call is in flight, so a lone request waits for nothing and a busy key pays
-one history write per call instead of one per request. A request is answered when the call
-carrying it succeeded, and a failed call fails exactly the requests it carried. A lane ends
-as soon as its queue is empty: there is no task per idle key.
+(`CollectedEvents`, at most `MAX_EVENTS` events and `PAYLOAD_BUDGET` bytes): it waits up to
+the route's `coalesce_wait_ms` for company, then the next batch gathers while the call is in
+flight, so a busy key pays one history write (and one workflow task) per call instead of
+one per request. A request is answered when the call carrying it succeeded, and a failed
+call fails exactly the requests it carried. A lane ends as soon as its queue is empty:
+there is no task per idle key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from datetime import timedelta
 from temporalio.client import Client
 
 from webhook_gateway.contracts.batching import COLLECT_MANY_SIGNAL, CollectedEvents
+from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import PAYLOAD_BUDGET, CollectedEvent, CollectorInput
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import GatewayError, TemporalUnavailable
@@ -28,6 +31,12 @@ log = logging.getLogger("hooktide.collect_commit")
 
 #: Events per signal: a collector's workflow task handles them all at once.
 MAX_EVENTS = 100
+
+
+def carried(event: WebhookEvent) -> CollectedEvent:
+    """The event and the length of its JSON, without validating again what `WebhookEvent`
+    validated (a JSON body is walked in full by validation)."""
+    return CollectedEvent.model_construct(**dict(event), size=len(event.model_dump_json()))
 
 
 @dataclass
@@ -42,7 +51,9 @@ class _Lane:
     workflow: str
     task_queue: str
     start: CollectorInput
+    linger: float
     queue: deque[_Waiting] = field(default_factory=deque)
+    full: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class CollectCommitter:
@@ -58,21 +69,27 @@ class CollectCommitter:
     async def submit(
         self,
         collector_id: str,
-        event: CollectedEvent,
+        event: WebhookEvent,
         *,
         workflow: str,
         task_queue: str,
         start: CollectorInput,
+        linger_ms: float = 0.0,
     ) -> str:
         """The collector's run id once it durably holds `event`; a `GatewayError` otherwise."""
-        waiting = _Waiting(event, event.size or 0, asyncio.get_running_loop().create_future())
+        collected = carried(event)
+        waiting = _Waiting(
+            collected, collected.size or 0, asyncio.get_running_loop().create_future()
+        )
         lane = self._lanes.get(collector_id)
         if lane is None:
-            lane = self._lanes[collector_id] = _Lane(workflow, task_queue, start)
+            lane = self._lanes[collector_id] = _Lane(workflow, task_queue, start, linger_ms / 1000)
             task = asyncio.create_task(self._drain(collector_id, lane))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         lane.queue.append(waiting)
+        if len(lane.queue) >= MAX_EVENTS:
+            lane.full.set()
         return await waiting.future
 
     def lanes(self) -> int:
@@ -81,7 +98,14 @@ class CollectCommitter:
 
     async def _drain(self, collector_id: str, lane: _Lane) -> None:
         try:
-            while batch := self._take(lane):
+            while True:
+                if lane.linger and len(lane.queue) < MAX_EVENTS:
+                    lane.full.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lane.full.wait(), lane.linger)
+                batch = self._take(lane)
+                if not batch:
+                    break
                 await self._commit(collector_id, lane, batch)
         finally:
             del self._lanes[collector_id]

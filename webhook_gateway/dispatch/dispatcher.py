@@ -199,8 +199,8 @@ class Dispatcher:
         kind = BATCH_WORKFLOW if target.mode == "batch" else DEBOUNCE_WORKFLOW
         if target.batch is not None and target.batch.coalesce:
             run_id = await self._collects.submit(
-                collector_id, collected(event), workflow=kind, task_queue=target.task_queue,
-                start=start,
+                collector_id, event, workflow=kind, task_queue=target.task_queue,
+                start=start, linger_ms=target.batch.coalesce_wait_ms,
             )  # fmt: skip
             return Ack(
                 delivery_id=event.delivery_id, workflow_id=collector_id, run_id=run_id,
