@@ -5,6 +5,7 @@ files: they are what running workflows were recorded with):
 
     .venv/bin/python -m tests.support.record_histories            # everything
     .venv/bin/python -m tests.support.record_histories highfreq   # inbox, batch, debounce only
+    .venv/bin/python -m tests.support.record_histories inbox      # the inbox only
     .venv/bin/python -m tests.support.record_histories batch      # coalesced batch collector only
     .venv/bin/python -m tests.support.record_histories orders     # OrderWorkflow, with its peers
     .venv/bin/python -m tests.support.record_histories outbound   # webhook delivery only
@@ -48,6 +49,7 @@ from webhook_gateway.contracts.highfreq import (
     InboxBatch,
     InboxInput,
     PendingStart,
+    StartEventsPacing,
     collected,
 )
 from webhook_gateway.contracts.secrets import SecretSource
@@ -104,27 +106,7 @@ async def record_highfreq(client: Client, queue: str) -> None:
         (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
     tag = uuid.uuid4().hex[:6]
-    wid = f"rec-inbox-{tag}"
-    items = [
-        PendingStart(workflow_id=f"rec-inbox-order-{tag}-{n}", event=event(f"i{n}", {}), size=300)
-        for n in range(12)
-    ]
-    start = InboxInput(route="recorded", shard=0, history_events=14, start_chunk=4)
-    handle = await client.start_workflow(
-        InboxWorkflow.run, start, id=wid, task_queue=queue, start_signal="events",
-        start_signal_args=[InboxBatch(workflow="NoSuchWorkflow", task_queue=f"{queue}-none",
-                                      items=items[:6])],
-    )  # fmt: skip
-    await handle.signal(
-        "events", InboxBatch(workflow="NoSuchWorkflow", task_queue=f"{queue}-none", items=items[6:])
-    )
-    first_run = handle.first_execution_run_id or handle.result_run_id
-    await eventually(
-        lambda: client.get_workflow_handle(wid).query(InboxWorkflow.status),
-        lambda status: status.backlog == 0 and status.started == 12,
-    )
-    await save("inbox_continued_as_new", wid, first_run)
-    await client.get_workflow_handle(wid).terminate("recorded")
+    await record_inbox(client, queue, tag)
 
     def collector(**fields: Any) -> CollectorInput:
         return CollectorInput(
@@ -158,6 +140,38 @@ async def record_highfreq(client: Client, queue: str) -> None:
 
     await record_batch_by_bytes(client, queue, tag)
     await record_batch_coalesced(client, queue, tag)
+
+
+async def record_inbox(client: Client, queue: str, tag: str) -> None:
+    """An inbox pacing its starts adaptively, continued as new with its backlog and its pace:
+    both runs. (`inbox_continued_as_new` is this run recorded before the pace adapted: keep
+    it, it cannot be recorded again.)"""
+    wid = f"rec-inbox-{tag}"
+    items = [
+        PendingStart(workflow_id=f"rec-inbox-order-{tag}-{n}", event=event(f"i{n}", {}), size=300)
+        for n in range(12)
+    ]
+    start = InboxInput(route="recorded", shard=0, history_events=14, start_chunk=4,
+                       pacing=StartEventsPacing())  # fmt: skip
+    handle = await client.start_workflow(
+        InboxWorkflow.run, start, id=wid, task_queue=queue, start_signal="events",
+        start_signal_args=[InboxBatch(workflow="NoSuchWorkflow", task_queue=f"{queue}-none",
+                                      items=items[:6])],
+    )  # fmt: skip
+    await handle.signal(
+        "events", InboxBatch(workflow="NoSuchWorkflow", task_queue=f"{queue}-none", items=items[6:])
+    )
+    await eventually(
+        lambda: client.get_workflow_handle(wid).query(InboxWorkflow.status),
+        lambda status: status.backlog == 0 and status.started == 12,
+    )
+    run_id = handle.first_execution_run_id or handle.result_run_id
+    for name in ("inbox_paced_continued_as_new", "inbox_paced_carried"):
+        history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+        continued = history.events[-1].workflow_execution_continued_as_new_event_attributes
+        run_id = continued.new_execution_run_id
+    await client.get_workflow_handle(wid).terminate("recorded")
 
 
 async def record_batch_by_bytes(client: Client, queue: str, tag: str) -> None:
@@ -321,6 +335,8 @@ async def main(only: str | None = None) -> None:
                     await record_orders(client, queue, HISTORIES)
                 if only in (None, "highfreq"):
                     await record_highfreq(client, queue)
+                if only == "inbox":
+                    await record_inbox(client, queue, uuid.uuid4().hex[:6])
                 if only == "batch":
                     await record_batch_coalesced(client, queue, uuid.uuid4().hex[:6])
                 if only in (None, "outbound"):

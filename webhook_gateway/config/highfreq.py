@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from math import inf
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from webhook_gateway.config.id_rule import IdRule
 from webhook_gateway.contracts.highfreq import PAYLOAD_BUDGET
@@ -17,6 +18,47 @@ def _compiles(value: str) -> str:
 
 #: A JMESPath over the JSON body, compiled when the route file is read.
 JmesPathKey = Annotated[str, AfterValidator(_compiles)]
+
+
+class PacingConfig(BaseModel):
+    """`pacing: {target_latency_ms: 1000, min_rate: 1, max_rate: 200, increase: 5}`: how each
+    inbox finds the pace of its starts. It begins at `initial_rate` starts per second, adds
+    `increase` per second while its starts answer within `target_latency_ms`, and multiplies
+    the pace by `decrease` when they take longer or Temporal refuses them (RESOURCE_EXHAUSTED,
+    UNAVAILABLE, deadline), never leaving [`min_rate`, `max_rate`]. A fixed pace:
+    `min_rate` = `max_rate`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    initial_rate: float = Field(default=10.0, gt=0, le=100_000)
+    min_rate: float = Field(default=1.0, ge=0.1, le=100_000)
+    max_rate: float | None = Field(default=None, gt=0, le=100_000)
+    target_latency_ms: float = Field(default=1000.0, ge=1, le=60_000)
+    increase: float = Field(default=5.0, gt=0, le=100_000)
+    decrease: float = Field(default=0.5, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _rates_in_order(self) -> PacingConfig:
+        given = self.model_fields_set
+        top = self.max_rate
+        if top is not None and self.min_rate > top:
+            raise ValueError(
+                f"min_rate ({self.min_rate:g}) is above max_rate ({top:g}): lower min_rate or "
+                "raise max_rate"
+            )
+        if "initial_rate" in given and not self.min_rate <= self.initial_rate <= (top or inf):
+            raise ValueError(
+                f"initial_rate ({self.initial_rate:g}) is outside [min_rate, max_rate] "
+                f"([{self.min_rate:g}, {'none' if top is None else f'{top:g}'}]): set it "
+                "between them"
+            )
+        return self
+
+    def capped(self, start_rate: float | None) -> PacingConfig:
+        """These settings under the route's `start_rate` ceiling, if it has one."""
+        if start_rate is None or (self.max_rate is not None and self.max_rate <= start_rate):
+            return self
+        return self.model_copy(update={"max_rate": start_rate})
 
 
 class GroupCommitConfig(BaseModel):
@@ -39,13 +81,26 @@ class GroupCommitConfig(BaseModel):
     #: suggests it, whichever comes first).
     inbox_history_events: int = Field(default=10_000, ge=10, le=40_000)
     inbox_history_bytes: int = Field(default=10_000_000, ge=10_000, le=30_000_000)
-    #: Workflow starts per inbox activity, and how many of them run concurrently.
+    #: Workflow starts per inbox activity, and how many of them may be in flight at once
+    #: (the pace needs about pace x latency).
     start_chunk: int = Field(default=100, ge=1, le=1000)
     start_concurrency: int = Field(default=8, ge=1, le=256)
-    #: Workflow starts per second per inbox (none: as fast as Temporal takes them). Acks and
-    #: the downstream workflows share one Temporal; pacing the starts keeps acks fast during a
-    #: burst while the backlog drains behind them.
+    #: A ceiling on each inbox's starts per second (none: only `pacing.max_rate`). It was a
+    #: fixed pace; now the pace adapts below it (`pacing`), so a route that set it never
+    #: starts faster than it did, and slows down when Temporal is slow.
     start_rate: float | None = Field(default=None, gt=0, le=100_000)
+    pacing: PacingConfig = Field(default_factory=PacingConfig)
+
+    @model_validator(mode="after")
+    def _ceiling_above_floor(self) -> GroupCommitConfig:
+        # An older route's start_rate under the default floor: the floor follows it down.
+        floor, ceiling = self.pacing.min_rate, self.start_rate
+        if ceiling is not None and ceiling < floor and "min_rate" in self.pacing.model_fields_set:
+            raise ValueError(
+                f"start_rate ({ceiling:g}) is below pacing.min_rate ({floor:g}): raise "
+                "start_rate or lower pacing.min_rate"
+            )
+        return self
 
 
 class BatchConfig(BaseModel):

@@ -9,7 +9,8 @@ call carrying it succeeded, and a failed call fails exactly the requests it carr
 Backpressure: each shard's backlog is estimated as the inbox's last reported backlog plus
 what was sent since; past `max_backlog` new requests get 503 + Retry-After, so an inbox's
 history stays bounded even when its worker is down (queries then fail and the estimate
-only grows).
+only grows). The same query reports the pace at which each inbox starts its events' workflows
+(it adapts to what Temporal sustains: `activities/pacing.py`), kept for metrics.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from webhook_gateway.contracts.highfreq import (
     InboxInput,
     InboxStatus,
     PendingStart,
+    StartEventsPacing,
     inbox_workflow_id,
     shard_of,
 )
@@ -57,6 +59,8 @@ class CommitStats:
     max_batch_size: int
     queued: tuple[int, ...]
     estimated_backlog: tuple[int, ...]
+    #: Each inbox's starts per second when last asked (None: not known yet).
+    start_rate: tuple[float | None, ...] = ()
 
     @property
     def mean_batch_size(self) -> float:
@@ -77,6 +81,7 @@ class _Shard:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     reported: int = 0  # the inbox's backlog when last asked
     sent_since: int = 0  # events committed to it since that answer
+    rate: float | None = None  # the inbox's pace of starts when last asked
 
     @property
     def estimate(self) -> int:
@@ -104,6 +109,8 @@ class GroupCommitter:
         self.config = config
         self._rpc_timeout = rpc_timeout
         self._retry_after = retry_after
+        pacing = config.pacing.capped(config.start_rate)
+        self._pacing = StartEventsPacing(**pacing.model_dump())
         self._shards = [
             _Shard(index=i, workflow_id=inbox_workflow_id(route, i)) for i in range(config.shards)
         ]
@@ -148,6 +155,7 @@ class GroupCommitter:
             max_batch_size=self._max_batch,
             queued=tuple(len(s.queue) for s in self._shards),
             estimated_backlog=tuple(s.estimate for s in self._shards),
+            start_rate=tuple(s.rate for s in self._shards),
         )
 
     async def aclose(self, timeout: float = 10.0) -> None:
@@ -215,6 +223,7 @@ class GroupCommitter:
             start_chunk=self.config.start_chunk,
             start_concurrency=self.config.start_concurrency,
             start_rate=self.config.start_rate,
+            pacing=self._pacing,
         )
         try:
             with temporal_errors(retry_after=self._retry_after):
@@ -288,3 +297,4 @@ class GroupCommitter:
             return
         shard.reported = status.backlog
         shard.sent_since -= sent_before
+        shard.rate = status.rate

@@ -5,13 +5,19 @@ the inbox starts their workflows in chunks through the `start_events` activity, 
 Temporal sustains, so a burst waits here instead of being refused. The ids were derived by
 the gateway and starts reject duplicates: an event delivered twice still gets one workflow.
 
+The pace adapts (`activities/pacing.py`): each chunk's activity begins at the pace the one
+before ended with, which the inbox keeps from the activity's result (so replay sees the same
+value) and carries through continue-as-new. Runs recorded before adaptive pacing (without
+the `ADAPTIVE_PACE` marker) keep their fixed `start_rate`.
+
 Before its history grows large it continues as new, carrying the events not yet started;
 if they would not fit comfortably in one payload it first drains until they do. Ask it how
-much is waiting with the `backlog` query.
+much is waiting, and at what pace it starts them, with the `backlog` query.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from datetime import timedelta
 
@@ -28,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         InboxInput,
         InboxStatus,
         StartEventsInput,
+        StartEventsPacing,
+        StartEventsResult,
     )
 
 #: Carried backlog above this is drained first (Temporal's payload limit is 2 MB).
@@ -38,6 +46,10 @@ START_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     maximum_attempts=0,  # never give up: these events were acknowledged
 )
+#: The patch that made the pace adaptive: a heartbeat timeout, and the pace carried along.
+ADAPTIVE_PACE = "adaptive-start-pace"
+#: A paced activity heartbeats after each start; at least this long is allowed between two.
+HEARTBEAT = timedelta(seconds=60)
 
 
 @workflow.defn(name=INBOX_WORKFLOW)
@@ -52,6 +64,8 @@ class InboxWorkflow:
         self._started = data.started
         self._duplicates = data.duplicates
         self._failed = data.failed
+        self._rate = data.rate
+        self._latency_ms: float | None = None
 
     @workflow.run
     async def run(self, data: InboxInput) -> None:
@@ -79,6 +93,8 @@ class InboxWorkflow:
             started=self._started,
             duplicates=self._duplicates,
             failed=self._failed,
+            rate=self._rate,
+            latency_ms=self._latency_ms,
         )
 
     def _should_rotate(self) -> bool:
@@ -122,22 +138,60 @@ class InboxWorkflow:
 
     async def _start_chunk(self) -> None:
         chunk, count, size = self._chunk()
-        rate = self._data.start_rate
-        paced = count / rate if rate else 0.0
-        result = await workflow.execute_activity(
-            start_events,
-            StartEventsInput(batches=chunk, concurrency=self._data.start_concurrency, rate=rate),
-            start_to_close_timeout=timedelta(seconds=max(120.0, 2 * paced + 60)),
-            retry_policy=START_RETRY,
-        )
+        if workflow.patched(ADAPTIVE_PACE):
+            result = await self._start_adaptively(chunk, count)
+        else:
+            result = await self._start_at_fixed_rate(chunk, count)
         self._started += result.started
         self._duplicates += result.duplicates
         self._failed += len(result.failed)
         self._drop(count, size)
 
+    async def _start_adaptively(self, chunk: list[InboxBatch], count: int) -> StartEventsResult:
+        pacing = self._pacing()
+        floor = min(pacing.min_rate, pacing.max_rate or pacing.min_rate)
+        if self._rate is None:
+            self._rate = min(max(pacing.initial_rate, floor), pacing.max_rate or math.inf)
+        slowest = count / floor if floor > 0 else 0.0
+        result = await workflow.execute_activity(
+            start_events,
+            StartEventsInput(
+                batches=chunk,
+                concurrency=self._data.start_concurrency,
+                rate=self._rate,
+                pacing=pacing,
+            ),
+            start_to_close_timeout=timedelta(seconds=max(120.0, 2 * slowest + 60)),
+            heartbeat_timeout=max(HEARTBEAT, timedelta(seconds=3 / floor if floor > 0 else 0)),
+            retry_policy=START_RETRY,
+        )
+        if result.rate is not None:
+            self._rate = result.rate
+        self._latency_ms = result.latency_ms
+        return result
+
+    async def _start_at_fixed_rate(self, chunk: list[InboxBatch], count: int) -> StartEventsResult:
+        rate = self._data.start_rate
+        paced = count / rate if rate else 0.0
+        return await workflow.execute_activity(
+            start_events,
+            StartEventsInput(batches=chunk, concurrency=self._data.start_concurrency, rate=rate),
+            start_to_close_timeout=timedelta(seconds=max(120.0, 2 * paced + 60)),
+            retry_policy=START_RETRY,
+        )
+
+    def _pacing(self) -> StartEventsPacing:
+        """The gateway's pacing (the defaults from older gateways), under `start_rate`."""
+        pacing = self._data.pacing or StartEventsPacing()
+        cap = self._data.start_rate
+        if cap is not None and (pacing.max_rate is None or cap < pacing.max_rate):
+            pacing = pacing.model_copy(update={"max_rate": cap})
+        return pacing
+
     def _next_input(self) -> InboxInput:
         return self._data.model_copy(
             update={
+                "rate": self._rate,
                 "backlog": list(self._backlog),
                 "started": self._started,
                 "duplicates": self._duplicates,
