@@ -93,9 +93,14 @@ def _sensitive(name: str) -> bool:
     return SENSITIVE_NAMES.search(name) is not None
 
 
+#: python-json-logger's list of LogRecord's own attributes, as a set: each record's every
+#: attribute is looked up in it.
+_RESERVED = frozenset(RESERVED_ATTRS)
+
+
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
     """The fields passed with `extra=`, as python-json-logger picks them."""
-    return merge_record_extra(record, {}, reserved=RESERVED_ATTRS)
+    return merge_record_extra(record, {}, reserved=_RESERVED)
 
 
 class RedactingFilter(logging.Filter):
@@ -147,8 +152,10 @@ class RedactingFilter(logging.Filter):
             record.exc_info = None
         if record.stack_info:
             record.stack_info = self.redact(record.stack_info)
-        for key, value in _extras(record).items():
-            setattr(record, key, self.clean(value, key))
+        attributes = record.__dict__
+        for key in attributes.keys() - _RESERVED:  # the extras, as `_extras` finds them
+            if not (isinstance(key, str) and key.startswith("_")):
+                setattr(record, key, self.clean(attributes[key], key))
         return True
 
 
