@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,15 @@ from webhook_gateway.json_response import ORJSONResponse
 
 PROBLEM_BASE = "https://hooktide.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemResponse(ORJSONResponse):
+    media_type = MEDIA_TYPE
+
+    @staticmethod
+    def fallback(content: Any) -> bytes:
+        # As problems were always written: ASCII, so a lone surrogate is escaped, not an error.
+        return json.dumps(content).encode()
 
 
 def problem_response(
@@ -34,7 +44,7 @@ def problem_response(
         body["instance"] = instance
     if extra:
         body.update(extra)
-    return ORJSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+    return ProblemResponse(body, status_code=status, headers=headers)
 
 
 def error_response(exc: GatewayError, *, instance: str | None = None) -> Response:

@@ -79,3 +79,9 @@ def test_a_schema_mismatch_carries_its_pointer_list() -> None:
     body = json.loads(error_response(SchemaMismatch("No match.", errors=errors)).body)
     assert body["errors"] == errors
     assert body["status"] == 422
+
+
+def test_a_problem_whose_detail_holds_a_lone_surrogate_is_still_written() -> None:
+    response = problem_response(422, slug="x", title="X", detail="bad \ud800 value")
+    assert response.body == json.dumps(json.loads(response.body)).encode()
+    assert b"\\ud800" in response.body
