@@ -97,6 +97,7 @@ class CollectCommitter:
         return len(self._lanes)
 
     async def _drain(self, collector_id: str, lane: _Lane) -> None:
+        batch: list[_Waiting] = []
         try:
             while True:
                 if lane.linger and len(lane.queue) < MAX_EVENTS:
@@ -109,8 +110,9 @@ class CollectCommitter:
                 await self._commit(collector_id, lane, batch)
         finally:
             del self._lanes[collector_id]
-            # Cancelled with requests still queued (the loop is closing): none was sent.
-            self._fail(list(lane.queue), TemporalUnavailable("The gateway stopped; retry later."))
+            # Cancelled (the loop is closing): what was queued or in flight is not acked.
+            stopped = TemporalUnavailable("The gateway stopped; retry later.")
+            self._fail([*batch, *lane.queue], stopped)
 
     @staticmethod
     def _take(lane: _Lane) -> list[_Waiting]:
