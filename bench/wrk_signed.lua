@@ -1,7 +1,10 @@
--- wrk script for bench/throughput.py: POSTs pre-signed Standard Webhooks requests.
---   wrk -t2 -c32 -d15s -s bench/wrk_signed.lua URL -- PATH REQUESTS_FILE THREADS OUT_JSON
+-- wrk script for the benchmarks (bench/harness.py run_wrk): POSTs pre-signed Standard
+-- Webhooks requests.
+--   wrk -t2 -c32 -d10s -s bench/wrk_signed.lua URL -- PATH REQUESTS_FILE THREADS OUT_JSON [IDS_OUT]
 -- REQUESTS_FILE: one request a line, "webhook-id \t webhook-timestamp \t signature \t body".
 -- Each thread takes every THREADS-th line, so no two threads send the same webhook-id.
+-- IDS_OUT, if given, receives the delivery id of every 2xx answer (read from the gateway's
+-- JSON ack body), one a line: the acknowledged deliveries, to check against Temporal.
 local threads = {}
 local next_id = 0
 
@@ -14,7 +17,10 @@ end
 function init(args)
   local path, file, nthreads = args[1], args[2], tonumber(args[3])
   out = args[4]
+  ids_out = args[5]
+  record = ids_out ~= nil
   requests = {}
+  acked = {}
   local i = 0
   for line in io.lines(file) do
     if i % nthreads == tid then
@@ -37,6 +43,15 @@ function request()
   return requests[((sent - 1) % #requests) + 1]
 end
 
+function response(status, headers, body)
+  if record and status >= 200 and status < 300 then
+    local id = body:match('"delivery_id"%s*:%s*"([^"]+)"')
+    if id then
+      acked[#acked + 1] = id
+    end
+  end
+end
+
 function done(summary, latency, requests_)
   local sent_total, available = 0, 0
   for _, thread in ipairs(threads) do
@@ -54,4 +69,15 @@ function done(summary, latency, requests_)
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max, latency.mean))
   f:close()
+  local path = threads[1]:get("ids_out")
+  if path then
+    local ids = io.open(path, "w")
+    for _, thread in ipairs(threads) do
+      local mine = thread:get("acked")
+      if #mine > 0 then
+        ids:write(table.concat(mine, "\n"), "\n")
+      end
+    end
+    ids:close()
+  end
 end
