@@ -142,15 +142,19 @@ class LocalStack:
         self._add(child)
         return child
 
-    def spawn_worker(self) -> Child:
-        return self.spawn("worker", [sys.executable, "-m", "worker"], ready=_worker_polls)
+    def spawn_worker(self, *, name: str = "worker") -> Child:
+        """A worker; give a second one a name of its own (`worker-2`)."""
+        return self.spawn(name, [sys.executable, "-m", "worker"], ready=_worker_polls)
 
-    def spawn_gateway(self, *, port: int, host: str = LOOPBACK) -> Child:
-        self._url = f"http://{host}:{port}"
+    def spawn_gateway(self, *, port: int, host: str = LOOPBACK, name: str = "gateway") -> Child:
+        """A gateway; a second one (`name="gateway-2"`) leaves `url` the first one's."""
+        url = f"http://{host}:{port}"
+        if name == "gateway":
+            self._url = url
         return self.spawn(
-            "gateway",
+            name,
             [sys.executable, "-m", "webhook_gateway", "gateway"],
-            ready=http_ok(f"{self._url}/readyz"),
+            ready=http_ok(f"{url}/readyz"),
             env={"HOOKTIDE_PORT": str(port)},
         )
 
