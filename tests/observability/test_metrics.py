@@ -109,6 +109,7 @@ class Stats:
     max_batch_size: int = 5
     queued: tuple[int, ...] = (1, 0)
     estimated_backlog: tuple[int, ...] = (7, 9)
+    start_rate: tuple[float | None, ...] = (12.5, None)
 
 
 def test_group_commit_stats_are_exported_per_route_and_shard() -> None:
@@ -124,6 +125,11 @@ def test_group_commit_stats_are_exported_per_route_and_shard() -> None:
     assert value(found, "hooktide_group_commit_max_batch_size", route="fast") == 5
     assert value(found, "hooktide_group_commit_queued", route="fast", shard="0") == 1
     assert value(found, "hooktide_group_commit_backlog", route="fast", shard="1") == 9
+    assert value(found, "hooktide_group_commit_start_rate", route="fast", shard="0") == 12.5
+    assert (
+        "hooktide_group_commit_start_rate",
+        frozenset({("route", "fast"), ("shard", "1")}),
+    ) not in found
 
 
 def _render(metrics: GatewayMetrics) -> str:

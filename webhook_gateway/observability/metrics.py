@@ -60,6 +60,8 @@ class CommitStatsLike(Protocol):
     def queued(self) -> tuple[int, ...]: ...
     @property
     def estimated_backlog(self) -> tuple[int, ...]: ...
+    @property
+    def start_rate(self) -> tuple[float | None, ...]: ...
 
 
 class GatewayMetrics:
@@ -199,6 +201,11 @@ def _group_commit_families(stats: list[CommitStatsLike]) -> Iterator[Metric]:
         "Estimated events the shard's inbox workflow has not started yet.",
         labels=["route", "shard"],
     )
+    rate = GaugeMetricFamily(
+        "hooktide_group_commit_start_rate",
+        "Workflow starts per second the shard's inbox paces itself to (it adapts to Temporal).",
+        labels=["route", "shard"],
+    )
     for s in stats:
         batches.add_metric([s.route], s.batches)
         events.add_metric([s.route], s.events)
@@ -211,7 +218,10 @@ def _group_commit_families(stats: list[CommitStatsLike]) -> Iterator[Metric]:
         ):
             queued.add_metric([s.route, str(shard)], waiting)
             backlog.add_metric([s.route, str(shard)], estimate)
-    yield from (batches, events, failed, rejected, last, largest, queued, backlog)
+        for shard, pace in enumerate(s.start_rate):
+            if pace is not None:
+                rate.add_metric([s.route, str(shard)], pace)
+    yield from (batches, events, failed, rejected, last, largest, queued, backlog, rate)
 
 
 class RpcMetricsInterceptor(tc.Interceptor):
