@@ -39,6 +39,13 @@ async def pace_plus_one(data: StartEventsInput) -> StartEventsResult:
     return StartEventsResult(started=count, rate=(data.rate or 0.0) + 1.0, latency_ms=12.5)
 
 
+@activity.defn(name="start_events")
+async def slows_to_half(data: StartEventsInput) -> StartEventsResult:
+    """Starts nothing; ends each chunk at half a start per second."""
+    seen.append(data)
+    return StartEventsResult(started=sum(len(b.items) for b in data.batches), rate=0.5)
+
+
 def batch(prefix: str, count: int) -> InboxBatch:
     def item(n: int) -> PendingStart:
         wid = f"{prefix}-{n}"
@@ -98,6 +105,21 @@ async def test_each_chunk_begins_at_the_pace_the_last_ended_with_across_continue
     assert carried is not None and carried in rates[1:]  # handed on mid-way, then resumed
     assert all(d.pacing == start.pacing for d in seen)
     assert (status.rate, status.latency_ms) == (15.0, 12.5)
+
+
+async def test_a_chunk_holds_about_ten_seconds_of_starts_at_the_pace(client: Client) -> None:
+    queue = f"inbox-pacing-{uuid.uuid4().hex[:8]}"
+    start = InboxInput(route="t", shard=0, start_chunk=100,
+                       pacing=StartEventsPacing(initial_rate=2.0, min_rate=0.5))  # fmt: skip
+    seen.clear()
+    async with Worker(client, task_queue=queue, workflows=[InboxWorkflow],
+                      activities=[slows_to_half]):  # fmt: skip
+        handle = await start_inbox(client, queue, start, batch(queue, 40))
+        await drained(client, handle, 40)
+    await client.get_workflow_handle(handle.id).terminate("test over")
+
+    sizes = [sum(len(b.items) for b in d.batches) for d in seen]
+    assert sizes == [20, 5, 5, 5, 5]  # 10 s at 2/s, then 10 s at 0.5/s
 
 
 async def test_an_older_gateways_start_rate_caps_the_adaptive_pace(client: Client) -> None:

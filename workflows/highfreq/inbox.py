@@ -50,6 +50,11 @@ START_RETRY = RetryPolicy(
 ADAPTIVE_PACE = "adaptive-start-pace"
 #: A paced activity heartbeats after each start; at least this long is allowed between two.
 HEARTBEAT = timedelta(seconds=60)
+#: A chunk is about this long at the current pace (at most `start_chunk` events), so the pace
+#: it ends with, and the backlog query, are never older than that.
+CHUNK_SECONDS = 10.0
+#: No pace is slower, whatever an older gateway's settings say (the pacer's own floor).
+MIN_RATE = 0.01
 
 
 @workflow.defn(name=INBOX_WORKFLOW)
@@ -105,14 +110,14 @@ class InboxWorkflow:
             or info.get_current_history_size() >= self._data.history_bytes
         )
 
-    def _chunk(self) -> tuple[list[InboxBatch], int, int]:
-        """The oldest events, up to `start_chunk` of them and about one payload budget."""
+    def _chunk(self, limit: int) -> tuple[list[InboxBatch], int, int]:
+        """The oldest events, up to `limit` of them and about one payload budget."""
         chunk: list[InboxBatch] = []
         count = size = 0
         for batch in self._backlog:
             taken = []
             for item in batch.items:
-                full = count >= self._data.start_chunk or size + item.size > CARRY_BUDGET
+                full = count >= limit or size + item.size > CARRY_BUDGET
                 if full and count:
                     break
                 taken.append(item)
@@ -137,22 +142,24 @@ class InboxWorkflow:
                 count = 0
 
     async def _start_chunk(self) -> None:
-        chunk, count, size = self._chunk()
         if workflow.patched(ADAPTIVE_PACE):
-            result = await self._start_adaptively(chunk, count)
+            result, count, size = await self._start_adaptively()
         else:
-            result = await self._start_at_fixed_rate(chunk, count)
+            result, count, size = await self._start_at_fixed_rate()
         self._started += result.started
         self._duplicates += result.duplicates
         self._failed += len(result.failed)
         self._drop(count, size)
 
-    async def _start_adaptively(self, chunk: list[InboxBatch], count: int) -> StartEventsResult:
+    async def _start_adaptively(self) -> tuple[StartEventsResult, int, int]:
+        """About `CHUNK_SECONDS` of starts at the pace the last chunk ended with."""
         pacing = self._pacing()
-        floor = min(pacing.min_rate, pacing.max_rate or pacing.min_rate)
+        ceiling = pacing.max_rate or math.inf
+        floor = min(pacing.min_rate, ceiling)
         if self._rate is None:
-            self._rate = min(max(pacing.initial_rate, floor), pacing.max_rate or math.inf)
-        slowest = count / floor if floor > 0 else 0.0
+            self._rate = min(max(pacing.initial_rate, floor), ceiling)
+        limit = max(1, min(self._data.start_chunk, math.ceil(self._rate * CHUNK_SECONDS)))
+        chunk, count, size = self._chunk(limit)
         result = await workflow.execute_activity(
             start_events,
             StartEventsInput(
@@ -161,24 +168,26 @@ class InboxWorkflow:
                 rate=self._rate,
                 pacing=pacing,
             ),
-            start_to_close_timeout=timedelta(seconds=max(120.0, 2 * slowest + 60)),
-            heartbeat_timeout=max(HEARTBEAT, timedelta(seconds=3 / floor if floor > 0 else 0)),
+            start_to_close_timeout=timedelta(seconds=max(120.0, 2 * count / floor + 60)),
+            heartbeat_timeout=max(HEARTBEAT, timedelta(seconds=3 / floor)),
             retry_policy=START_RETRY,
         )
         if result.rate is not None:
             self._rate = result.rate
         self._latency_ms = result.latency_ms
-        return result
+        return result, count, size
 
-    async def _start_at_fixed_rate(self, chunk: list[InboxBatch], count: int) -> StartEventsResult:
+    async def _start_at_fixed_rate(self) -> tuple[StartEventsResult, int, int]:
+        chunk, count, size = self._chunk(self._data.start_chunk)
         rate = self._data.start_rate
         paced = count / rate if rate else 0.0
-        return await workflow.execute_activity(
+        result = await workflow.execute_activity(
             start_events,
             StartEventsInput(batches=chunk, concurrency=self._data.start_concurrency, rate=rate),
             start_to_close_timeout=timedelta(seconds=max(120.0, 2 * paced + 60)),
             retry_policy=START_RETRY,
         )
+        return result, count, size
 
     def _pacing(self) -> StartEventsPacing:
         """The gateway's pacing (the defaults from older gateways), under `start_rate`."""
@@ -186,7 +195,8 @@ class InboxWorkflow:
         cap = self._data.start_rate
         if cap is not None and (pacing.max_rate is None or cap < pacing.max_rate):
             pacing = pacing.model_copy(update={"max_rate": cap})
-        return pacing
+        floor = max(MIN_RATE, pacing.min_rate)
+        return pacing if floor == pacing.min_rate else pacing.model_copy(update={"min_rate": floor})
 
     def _next_input(self) -> InboxInput:
         return self._data.model_copy(
