@@ -144,8 +144,9 @@ async def record_highfreq(client: Client, queue: str) -> None:
 
 async def record_inbox(client: Client, queue: str, tag: str) -> None:
     """An inbox pacing its starts adaptively, continued as new with its backlog and its pace:
-    both runs. (`inbox_continued_as_new` is this run recorded before the pace adapted: keep
-    it, it cannot be recorded again.)"""
+    both runs; its second batch brings the route's pacing (as gateways now send it), its first
+    none (as older ones did). (`inbox_continued_as_new` is this run recorded before the pace
+    adapted: keep it, it cannot be recorded again.)"""
     wid = f"rec-inbox-{tag}"
     items = [
         PendingStart(workflow_id=f"rec-inbox-order-{tag}-{n}", event=event(f"i{n}", {}), size=300)
@@ -159,8 +160,10 @@ async def record_inbox(client: Client, queue: str, tag: str) -> None:
                                       items=items[:6])],
     )  # fmt: skip
     await handle.signal(
-        "events", InboxBatch(workflow="NoSuchWorkflow", task_queue=f"{queue}-none", items=items[6:])
-    )
+        "events",
+        InboxBatch(workflow="NoSuchWorkflow", task_queue=f"{queue}-none", items=items[6:],
+                   pacing=StartEventsPacing(max_rate=8.0)),
+    )  # fmt: skip
     await eventually(
         lambda: client.get_workflow_handle(wid).query(InboxWorkflow.status),
         lambda status: status.backlog == 0 and status.started == 12,

@@ -122,6 +122,23 @@ async def test_a_chunk_holds_about_ten_seconds_of_starts_at_the_pace(client: Cli
     assert sizes == [20, 5, 5, 5, 5]  # 10 s at 2/s, then 10 s at 0.5/s
 
 
+async def test_a_running_inbox_follows_the_pacing_its_batches_bring(client: Client) -> None:
+    queue = f"inbox-pacing-{uuid.uuid4().hex[:8]}"
+    start = InboxInput(route="t", shard=0, pacing=StartEventsPacing(initial_rate=7.0))
+    changed = StartEventsPacing(initial_rate=7.0, max_rate=3.0)  # the route file, edited
+    handle = await start_inbox(client, queue, start, batch(f"{queue}-a", 5))
+    second = batch(f"{queue}-b", 5).model_copy(update={"pacing": changed})
+    await handle.signal(InboxWorkflow.events, second)
+    seen.clear()
+    async with Worker(client, task_queue=queue, workflows=[InboxWorkflow],
+                      activities=[pace_plus_one]):  # fmt: skip
+        await drained(client, handle, 10)
+    await client.get_workflow_handle(handle.id).terminate("test over")
+
+    assert [(d.rate, d.pacing) for d in seen] == [(3.0, changed)]
+    assert all(b.pacing is None for b in seen[0].batches)  # not copied with every event
+
+
 async def test_an_older_gateways_start_rate_caps_the_adaptive_pace(client: Client) -> None:
     queue = f"inbox-pacing-{uuid.uuid4().hex[:8]}"
     older = InboxInput(route="t", shard=0, start_chunk=10, start_rate=2.5)  # no pacing field

@@ -52,14 +52,6 @@ class PendingStart(BaseModel):
     size: int = 0
 
 
-class InboxBatch(BaseModel):
-    """What one group-commit RPC carries to an inbox."""
-
-    workflow: str
-    task_queue: str
-    items: list[PendingStart]
-
-
 class StartEventsPacing(BaseModel):
     """How an inbox paces its starts: additive increase while starts are quick, multiplicative
     decrease when they are slow or Temporal pushes back (`activities/pacing.py`)."""
@@ -73,6 +65,17 @@ class StartEventsPacing(BaseModel):
     increase: float = 5.0
     #: What the rate is multiplied by on a slow start or a refusal.
     decrease: float = 0.5
+
+
+class InboxBatch(BaseModel):
+    """What one group-commit RPC carries to an inbox."""
+
+    workflow: str
+    task_queue: str
+    items: list[PendingStart]
+    #: The route's pacing now (under its `start_rate`), which a running inbox adopts;
+    #: None from older gateways.
+    pacing: StartEventsPacing | None = None
 
 
 class InboxInput(BaseModel):

@@ -213,7 +213,10 @@ class GroupCommitter:
 
     async def _commit(self, shard: _Shard, batch: list[_Waiting]) -> None:
         payload = InboxBatch(
-            workflow=self.workflow, task_queue=self.task_queue, items=[w.item for w in batch]
+            workflow=self.workflow,
+            task_queue=self.task_queue,
+            items=[w.item for w in batch],
+            pacing=self._pacing,
         )
         start = InboxInput(
             route=self.route,

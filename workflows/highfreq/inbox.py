@@ -7,8 +7,9 @@ the gateway and starts reject duplicates: an event delivered twice still gets on
 
 The pace adapts (`activities/pacing.py`): each chunk's activity begins at the pace the one
 before ended with, which the inbox keeps from the activity's result (so replay sees the same
-value) and carries through continue-as-new. Runs recorded before adaptive pacing (without
-the `ADAPTIVE_PACE` marker) keep their fixed `start_rate`.
+value) and carries through continue-as-new. Its settings come with each batch, so a changed
+route file reaches a running inbox. Runs recorded before adaptive pacing (without the
+`ADAPTIVE_PACE` marker) keep their fixed `start_rate`.
 
 Before its history grows large it continues as new, carrying the events not yet started;
 if they would not fit comfortably in one payload it first drains until they do. Ask it how
@@ -84,6 +85,12 @@ class InboxWorkflow:
 
     @workflow.signal(name=INBOX_SIGNAL)
     def events(self, batch: InboxBatch) -> None:
+        if batch.pacing is not None:
+            # The route's pacing now, already under its start_rate: a running inbox follows
+            # a changed route file without being started anew.
+            pace = batch.pacing
+            self._data = self._data.model_copy(update={"pacing": pace, "start_rate": pace.max_rate})
+            batch = batch.model_copy(update={"pacing": None})
         if batch.items:
             self._backlog.append(batch)
             self._pending += len(batch.items)
@@ -156,8 +163,8 @@ class InboxWorkflow:
         pacing = self._pacing()
         ceiling = pacing.max_rate or math.inf
         floor = min(pacing.min_rate, ceiling)
-        if self._rate is None:
-            self._rate = min(max(pacing.initial_rate, floor), ceiling)
+        begin = pacing.initial_rate if self._rate is None else self._rate
+        self._rate = min(max(begin, floor), ceiling)
         limit = max(1, min(self._data.start_chunk, math.ceil(self._rate * CHUNK_SECONDS)))
         chunk, count, size = self._chunk(limit)
         result = await workflow.execute_activity(
