@@ -275,6 +275,7 @@ def summarize(name: str, wrk: Mapping[str, Any]) -> dict[str, Any]:
         "acked": ok,
         "errors": wrk["errors"],
         "wrapped": wrk["sent"] > wrk["available"],
+        "seconds": round(seconds, 2),
         "throughput_rps": round(ok / seconds, 1),
         "p50_ms": round(wrk["latency_us"]["p50"] / 1000, 2),
         "p99_ms": round(wrk["latency_us"]["p99"] / 1000, 2),
