@@ -31,6 +31,7 @@ test-fast: lint
 # Sequential ack latency, then throughput against the ceilings (needs wrk: installed here).
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null || (apt-get update && apt-get install -y nginx)
 	$(BIN)/python bench/ack_latency.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/outbound_rate.py
