@@ -95,6 +95,34 @@ async def test_concurrent_submits_for_one_collector_share_one_signal(client: Cli
     assert committer.lanes() == 0  # the lane ended with its queue
 
 
+async def test_a_running_collector_gets_a_plain_signal_and_a_closed_one_a_new_run(
+    client: Client,
+) -> None:
+    queue = f"unpolled-{uuid.uuid4().hex[:6]}"
+    committer = CollectCommitter(client, rpc_timeout=5, retry_after=3)
+    collector_id = f"collector-{uuid.uuid4().hex}"
+    rounds = [[event({"round": r, "n": n}) for n in range(2)] for r in range(3)]
+
+    first = await asyncio.gather(*submits(committer, collector_id, queue, rounds[0]))
+    second = await asyncio.gather(*submits(committer, collector_id, queue, rounds[1]))
+    handle = client.get_workflow_handle(collector_id)
+    sent_first_run = await signals(client, handle)
+    await handle.terminate("closed before the third round")
+    third = await asyncio.gather(*submits(committer, collector_id, queue, rounds[2]))
+    later = client.get_workflow_handle(collector_id, run_id=third[0])
+    sent_later_run = await signals(client, later)
+    await later.terminate("test over")
+
+    assert first[0] is not None and set(first) == {first[0]}
+    assert second == [None, None]  # a plain signal: Temporal reports no run
+    assert sent_first_run == [
+        (COLLECT_MANY_SIGNAL, [e.delivery_id for e in rounds[0]]),
+        (COLLECT_MANY_SIGNAL, [e.delivery_id for e in rounds[1]]),
+    ]
+    assert third[0] is not None and third[0] != first[0]
+    assert sent_later_run == [(COLLECT_MANY_SIGNAL, [e.delivery_id for e in rounds[2]])]
+
+
 async def test_a_failed_call_fails_exactly_the_requests_it_carried(client: Client) -> None:
     queue = f"unpolled-{uuid.uuid4().hex[:6]}"
     committer = CollectCommitter(client, rpc_timeout=5, retry_after=3)

@@ -7,7 +7,9 @@ the route's `coalesce_wait_ms` for company, then the next batch gathers while th
 flight, so a busy key pays one history write (and one workflow task) per call instead of
 one per request. A request is answered when the call carrying it succeeded, and a failed
 call fails exactly the requests it carried. A lane ends as soon as its queue is empty:
-there is no task per idle key.
+there is no task per idle key. A collector this gateway has reached gets a plain signal
+(cheaper for Temporal than signal-with-start); if it has completed since, the same call
+falls back to signal-with-start.
 """
 
 from __future__ import annotations
@@ -15,22 +17,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from webhook_gateway.contracts.batching import COLLECT_MANY_SIGNAL, CollectedEvents
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import PAYLOAD_BUDGET, CollectedEvent, CollectorInput
-from webhook_gateway.dispatch.temporal_errors import temporal_errors
+from webhook_gateway.dispatch.temporal_errors import temporal_errors, workflow_missing
 from webhook_gateway.errors import GatewayError, TemporalUnavailable
 
 log = logging.getLogger("hooktide.collect_commit")
 
 #: Events per signal: a collector's workflow task handles them all at once.
 MAX_EVENTS = 100
+#: Collectors remembered as running (each costs a failed signal once it has completed).
+KNOWN_RUNNING = 10_000
 
 
 def carried(event: WebhookEvent) -> CollectedEvent:
@@ -43,7 +48,7 @@ def carried(event: WebhookEvent) -> CollectedEvent:
 class _Waiting:
     event: CollectedEvent
     size: int
-    future: asyncio.Future[str]
+    future: asyncio.Future[str | None]
 
 
 @dataclass
@@ -64,6 +69,8 @@ class CollectCommitter:
         self._rpc_timeout = rpc_timeout
         self._retry_after = retry_after
         self._lanes: dict[str, _Lane] = {}
+        #: Collectors a signal-with-start reached, most recent last.
+        self._running: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(
@@ -75,8 +82,10 @@ class CollectCommitter:
         task_queue: str,
         start: CollectorInput,
         linger_ms: float = 0.0,
-    ) -> str:
-        """The collector's run id once it durably holds `event`; a `GatewayError` otherwise."""
+    ) -> str | None:
+        """Returns once the collector durably holds `event`, with its run id if the call that
+        carried it started or found the run (None for a plain signal); raises a `GatewayError`
+        otherwise."""
         collected = carried(event)
         waiting = _Waiting(
             collected, collected.size or 0, asyncio.get_running_loop().create_future()
@@ -133,17 +142,8 @@ class CollectCommitter:
         carried = CollectedEvents(events=[w.event for w in batch])
         try:
             with temporal_errors(retry_after=self._retry_after):
-                handle = await asyncio.wait_for(
-                    self.client.start_workflow(
-                        lane.workflow,
-                        lane.start,
-                        id=collector_id,
-                        task_queue=lane.task_queue,
-                        start_signal=COLLECT_MANY_SIGNAL,
-                        start_signal_args=[carried],
-                        rpc_timeout=timedelta(seconds=self._rpc_timeout),
-                    ),
-                    timeout=self._rpc_timeout + 0.5,
+                run_id = await asyncio.wait_for(
+                    self._deliver(collector_id, lane, carried), timeout=self._rpc_timeout + 0.5
                 )
         except GatewayError as exc:
             self._fail(batch, exc)
@@ -152,10 +152,41 @@ class CollectCommitter:
             log.exception("collect to %s failed unexpectedly", collector_id)
             self._fail(batch, TemporalUnavailable(f"Collect failed: {type(exc).__name__}"))
             return
-        run_id = handle.result_run_id or ""
         for waiting in batch:
             if not waiting.future.done():
                 waiting.future.set_result(run_id)
+
+    async def _deliver(
+        self, collector_id: str, lane: _Lane, carried: CollectedEvents
+    ) -> str | None:
+        """A plain signal to a collector this gateway saw running (cheaper for Temporal than a
+        signal-with-start, and Temporal reports no run: None); signal-with-start otherwise,
+        or when that one has completed meanwhile."""
+        rpc_timeout = timedelta(seconds=self._rpc_timeout)
+        if collector_id in self._running:
+            handle = self.client.get_workflow_handle(collector_id)
+            try:
+                await handle.signal(COLLECT_MANY_SIGNAL, carried, rpc_timeout=rpc_timeout)
+            except RPCError as exc:
+                if not workflow_missing(exc):
+                    raise
+                del self._running[collector_id]
+            else:
+                self._running.move_to_end(collector_id)
+                return None
+        started = await self.client.start_workflow(
+            lane.workflow,
+            lane.start,
+            id=collector_id,
+            task_queue=lane.task_queue,
+            start_signal=COLLECT_MANY_SIGNAL,
+            start_signal_args=[carried],
+            rpc_timeout=rpc_timeout,
+        )
+        self._running[collector_id] = None
+        if len(self._running) > KNOWN_RUNNING:
+            self._running.popitem(last=False)
+        return started.result_run_id
 
     @staticmethod
     def _fail(batch: list[_Waiting], exc: Exception) -> None:
