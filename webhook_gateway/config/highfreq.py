@@ -21,19 +21,23 @@ JmesPathKey = Annotated[str, AfterValidator(_compiles)]
 
 
 class PacingConfig(BaseModel):
-    """`pacing: {target_latency_ms: 1000, min_rate: 1, max_rate: 200, increase: 5}`: how each
+    """`pacing: {target_latency_ms: 500, min_rate: 1, max_rate: 200, increase: 5}`: how each
     inbox finds the pace of its starts. It begins at `initial_rate` starts per second, adds
     `increase` per second while its starts answer within `target_latency_ms`, and multiplies
     the pace by `decrease` when they take longer or Temporal refuses them (RESOURCE_EXHAUSTED,
     UNAVAILABLE, deadline), never leaving [`min_rate`, `max_rate`]. A fixed pace:
-    `min_rate` = `max_rate`."""
+    `min_rate` = `max_rate`.
+
+    The acks share Temporal with these starts: a target well under the gateway's own RPC
+    timeout (HOOKTIDE_TEMPORAL_RPC_TIMEOUT, 2 s) lets the inboxes back off before acks time
+    out, and one well above an unloaded start (~15 ms) lets them use what Temporal has."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     initial_rate: float = Field(default=10.0, gt=0, le=100_000)
     min_rate: float = Field(default=1.0, ge=0.1, le=100_000)
     max_rate: float | None = Field(default=None, gt=0, le=100_000)
-    target_latency_ms: float = Field(default=1000.0, ge=1, le=60_000)
+    target_latency_ms: float = Field(default=500.0, ge=1, le=60_000)
     increase: float = Field(default=5.0, gt=0, le=100_000)
     decrease: float = Field(default=0.5, gt=0, lt=1)
 

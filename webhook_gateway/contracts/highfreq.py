@@ -60,7 +60,7 @@ class StartEventsPacing(BaseModel):
     min_rate: float = 1.0
     #: None: no ceiling but the concurrency.
     max_rate: float | None = None
-    target_latency_ms: float = 1000.0
+    target_latency_ms: float = 500.0
     #: Starts per second gained per second of quick, rate-bound starts.
     increase: float = 5.0
     #: What the rate is multiplied by on a slow start or a refusal.
