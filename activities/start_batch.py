@@ -27,7 +27,5 @@ async def start_batch_workflow(data: StartBatchInput) -> str:
             task_queue=data.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            # This worker usually polls that queue: its first task comes back with the start.
-            request_eager_start=True,
         )
     return data.workflow_id
