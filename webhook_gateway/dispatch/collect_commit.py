@@ -1,7 +1,7 @@
 """Coalesced collects: concurrent requests for one batch collector share one Temporal call.
 
 Each collector workflow (a batch route's key) gets a lane while requests for it wait. A
-lane sends one signal-with-start at a time, carrying every event queued since the last one
+lane sends one call at a time, carrying every event queued since the last one
 (`CollectedEvents`, at most `MAX_EVENTS` events and `PAYLOAD_BUDGET` bytes): it waits up to
 the route's `coalesce_wait_ms` for company, then the next batch gathers while the call is in
 flight, so a busy key pays one history write (and one workflow task) per call instead of
@@ -112,7 +112,8 @@ class CollectCommitter:
                 if lane.linger and len(lane.queue) < MAX_EVENTS:
                     lane.full.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lane.full.wait(), lane.linger)
+                        async with asyncio.timeout(lane.linger):
+                            await lane.full.wait()
                 batch = self._take(lane)
                 if not batch:
                     break
@@ -141,10 +142,10 @@ class CollectCommitter:
     async def _commit(self, collector_id: str, lane: _Lane, batch: list[_Waiting]) -> None:
         carried = CollectedEvents(events=[w.event for w in batch])
         try:
+            # Bounded in this task: `wait_for` starts a task per call before Python 3.12.
             with temporal_errors(retry_after=self._retry_after):
-                run_id = await asyncio.wait_for(
-                    self._deliver(collector_id, lane, carried), timeout=self._rpc_timeout + 0.5
-                )
+                async with asyncio.timeout(self._rpc_timeout + 0.5):
+                    run_id = await self._deliver(collector_id, lane, carried)
         except GatewayError as exc:
             self._fail(batch, exc)
             return
