@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/outbound_rate.py
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/codec.py
+	$(BIN)/python bench/ack_path.py
 
 faults: $(STAMP)
 	$(BIN)/python -m faults.harness
