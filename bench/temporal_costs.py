@@ -75,7 +75,9 @@ def per_run(writes: Counter[str], runs: int) -> dict[str, Any]:
     return {
         "writes": round(main / runs, 2),
         "visibility_writes": round(visibility / runs, 2),
-        "by_operation": {k: round(v / runs, 2) for k, v in sorted(writes.items())},
+        "by_operation": {
+            k: round(v / runs, 2) for k, v in sorted(writes.items()) if v / runs >= 0.005
+        },
     }
 
 

@@ -408,3 +408,24 @@ async def test_a_disabled_endpoint_gets_no_new_deliveries(
         assert (await ts_client.get_workflow_handle(first).result())["outcome"] == "disabled"
         assert await emit(ts_client, ts_queue, EmitInput(event_type="order.completed")) == []
         assert len(peer.at("/gone")) == 1
+
+
+async def test_publish_event_starts_a_delivery_eagerly_and_it_completes_in_two_writes(
+    client: Client, peer: Peer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the dev server: the worker's own start of its delivery is eager (Temporal hands
+    the first workflow task back in the start's write), and that task completes the run."""
+    name = f"eager-{uuid.uuid4().hex[:6]}"
+    write_config(
+        tmp_path,
+        monkeypatch,
+        {name: {"url": peer.url("/eager"), "events": ["*"], "secret": {"env": SECRET_ENV}}},
+    )
+    async with outbound_worker(client) as queue:
+        [wid] = await emit(client, queue, EmitInput(event_type="order.completed"))
+        handle = client.get_workflow_handle(wid)
+        assert (await handle.result())["outcome"] == "delivered"
+    history = await handle.fetch_history()
+    assert history.events[0].workflow_execution_started_event_attributes.eager_execution_accepted
+    assert steps(history) == [*PATCHED, "core_local_activity", "status=delivered"]
+    assert len(peer.at("/eager")) == 1
