@@ -1,6 +1,6 @@
-"""The local first attempt when its worker dies: on the dev server, with the worker as its own
-process (killed with -9 mid-attempt, then restarted) and a receiver that holds its first
-request open until then."""
+"""The local first attempt on the dev server, in real time: longer than a workflow task's
+timeout, and cut short by its worker's death (the worker as its own process, killed with -9
+mid-attempt, then restarted, and a receiver that holds its first request open until then)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ from activities.outbound import DeliveryInput, DeliveryTarget, delivery_search_a
 from tests.support.gateway import serve
 from tests.support.hooktide import clean_env
 from tests.support.net import LOOPBACK_ONLY
+from tests.support.peer import Peer, Reply
 from tests.support.polling import eventually
 from tests.support.repo import REPO
 from tests.support.signing import ORDERS_SECRET
+from tests.support.workers import outbound_worker
 from webhook_gateway.contracts.outbound import delivery_workflow_id
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.dev.local_stack import LocalStack
@@ -33,7 +35,7 @@ from webhook_gateway.dev.temporal_server import TemporalDevServer
 from workflows.outbound.delivery import WebhookDeliveryWorkflow
 
 #: A worker process started twice and a workflow task that must time out: over 10 s.
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("allow_loopback")]
 
 SECRET_ENV = "TEST_DURABLE_WHSEC"
 
@@ -113,5 +115,40 @@ async def test_a_worker_that_dies_during_the_first_attempt_sends_it_again_with_t
     history = await handle.fetch_history()
     kinds = [e.event_type for e in history.events]
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT in kinds
+    markers = [e.marker_recorded_event_attributes.marker_name for e in history.events]
+    assert markers.count("core_local_activity") == 1
+
+
+async def test_a_first_attempt_longer_than_the_workflow_task_timeout_is_made_once(
+    client: Client, peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker heartbeats its workflow task (a new one at 80 % of the timeout) while the
+    local attempt runs: the task never times out and the receiver is called once."""
+    monkeypatch.setenv(SECRET_ENV, ORDERS_SECRET)
+    peer.script("/slow", Reply(204, delay=3.0))
+    sub = f"slow-{uuid.uuid4().hex[:6]}"
+    data = DeliveryInput(
+        target=DeliveryTarget(
+            subscription=sub, url=peer.url("/slow"), secret=SecretSource(env=SECRET_ENV)
+        ),
+        msg_id=f"msg_{uuid.uuid4().hex}",
+        payload={"type": "order.completed"},
+    )
+    async with outbound_worker(client) as queue:
+        handle = await client.start_workflow(
+            WebhookDeliveryWorkflow.run,
+            data,
+            id=delivery_workflow_id(data.msg_id, sub),
+            task_queue=queue,
+            search_attributes=delivery_search_attributes(data, "pending"),
+            task_timeout=timedelta(seconds=1),
+        )
+        result = await asyncio.wait_for(handle.result(), timeout=60)
+    assert (result.outcome, result.attempts, result.last_status) == ("delivered", 1, 204)
+    assert len(peer.at("/slow")) == 1
+    history = await handle.fetch_history()
+    kinds = [e.event_type for e in history.events]
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in kinds
+    assert kinds.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) >= 2  # heartbeats
     markers = [e.marker_recorded_event_attributes.marker_name for e in history.events]
     assert markers.count("core_local_activity") == 1
