@@ -10,8 +10,9 @@ with a fresh delivery id:
   execute  the same, then waits for the workflow's result (start and complete)
   sws      signal-with-start of inbox workflows (HooktideInbox) carrying `--batch` events
            each, shaped as the gateway's group commit sends them (`--inbox-input`: the
-           InboxInput the gateway started an inbox with, read back from Temporal; an
-           InboxBatch of PendingStarts); `--concurrency` events in flight, so
+           InboxInput the gateway started an inbox with, read back from Temporal, and
+           `--inbox-batch`, the rest of an InboxBatch it signalled, around the batch's
+           PendingStarts); `--concurrency` events in flight, so
            concurrency / batch calls at once, call i to shard i % shards
 
 Protocol on stdin/stdout, so the caller can read every process's CPU time around exactly
@@ -73,9 +74,13 @@ class Load:
         self.latencies_ms: list[float] = []
         self.errors: Counter[str] = Counter()
         self.inbox: InboxInput | None = None
+        self.batch = InboxBatch(workflow=args.workflow, task_queue=args.task_queue, items=[])
         if args.inbox_input:
             text = Path(args.inbox_input).read_text(encoding="utf-8")
             self.inbox = InboxInput.model_validate_json(text)
+        if args.inbox_batch:
+            text = Path(args.inbox_batch).read_text(encoding="utf-8")
+            self.batch = InboxBatch.model_validate_json(text)
 
     def event(self, tag: str) -> WebhookEvent:
         self.sequence += 1
@@ -113,11 +118,7 @@ class Load:
             id=inbox_workflow_id(route, shard),
             task_queue=queue,
             start_signal=INBOX_SIGNAL,
-            start_signal_args=[
-                InboxBatch(
-                    workflow=self.args.workflow, task_queue=self.args.task_queue, items=items
-                )
-            ],
+            start_signal_args=[self.batch.model_copy(update={"items": items})],
             rpc_timeout=self.rpc,
         )
         return [e.delivery_id for e in events]
@@ -210,6 +211,9 @@ if __name__ == "__main__":
     parser.add_argument("--inbox-route", default="raw", help="sws: the inboxes' route name")
     parser.add_argument(
         "--inbox-input", default="", help="sws: an InboxInput the gateway sent, as JSON"
+    )
+    parser.add_argument(
+        "--inbox-batch", default="", help="sws: an InboxBatch the gateway sent (items aside)"
     )
     parser.add_argument("--warm-up", type=float, default=1.0, help="seconds, unpolled queue")
     asyncio.run(main(parser.parse_args()))

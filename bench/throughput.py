@@ -81,7 +81,7 @@ from temporalio.service import RPCError
 from webhook_gateway.config.highfreq import GroupCommitConfig
 from webhook_gateway.contracts.codec import data_converter
 from webhook_gateway.contracts.events import WebhookEvent
-from webhook_gateway.contracts.highfreq import InboxInput, inbox_workflow_id
+from webhook_gateway.contracts.highfreq import InboxBatch, InboxInput, inbox_workflow_id
 from webhook_gateway.dev.local_stack import LocalStack, isolated_env
 from webhook_gateway.dev.processes import LOOPBACK, free_port, http_ok
 
@@ -189,6 +189,7 @@ class Run:
         self.batches = outcomes.BatchResults(client, "EventBatchWorkflow", "batch-")
         self.event_file = tmp / "event.json"
         self.inbox_file = tmp / "inbox-input.json"
+        self.batch_file = tmp / "inbox-batch.json"
         self.began = datetime.now(UTC)  # the current point's load, for visibility queries
 
     def watch(self, *names: str) -> None:
@@ -486,18 +487,25 @@ class Run:
         self.event_file.write_text(event.model_dump_json(), encoding="utf-8")
 
     async def keep_inbox_input(self) -> None:
-        """The InboxInput the gateway started an inbox with, for raw_sdk.py to send alike."""
+        """The InboxInput the gateway started an inbox with and the first InboxBatch it
+        signalled (its items left out), for raw_sdk.py to send alike."""
         for shard in range(SHARDS):
             handle = self.client.get_workflow_handle(inbox_workflow_id("group_commit", shard))
             try:
                 history = await handle.fetch_history()
             except RPCError:  # no event of the warm-up went to this shard
                 continue
-            attributes = history.events[0].workflow_execution_started_event_attributes
-            [inbox] = await self.client.data_converter.decode(
-                attributes.input.payloads, [InboxInput]
+            started = history.events[0].workflow_execution_started_event_attributes
+            [inbox] = await self.client.data_converter.decode(started.input.payloads, [InboxInput])
+            signal = next(
+                e.workflow_execution_signaled_event_attributes
+                for e in history.events
+                if e.HasField("workflow_execution_signaled_event_attributes")
             )
+            [batch] = await self.client.data_converter.decode(signal.input.payloads, [InboxBatch])
             self.inbox_file.write_text(inbox.model_dump_json(), encoding="utf-8")
+            empty = batch.model_copy(update={"items": []})
+            self.batch_file.write_text(empty.model_dump_json(), encoding="utf-8")
             return
         raise RuntimeError("the group-commit warm-up started no inbox workflow")
 
@@ -542,6 +550,7 @@ class Run:
             await self.raw_point(
                 raw, "sws", QUEUE, "--batch", str(batch), "--shards", str(SHARDS),
                 "--inbox-route", "raw_group_commit", "--inbox-input", str(self.inbox_file),
+                "--inbox-batch", str(self.batch_file),
             )  # fmt: skip
 
     async def batch(self) -> None:
@@ -670,11 +679,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per point")
     parser.add_argument("--drain-cap", type=float, default=30.0, help="seconds, after the load")
-    parser.add_argument("--c", type=int, nargs="+", default=list(CONCURRENCY))
-    parser.add_argument("--scale-out", type=int, nargs="*", default=[32, 128], help="c values")
+    parser.add_argument("--c", type=int, nargs="+", help="concurrencies (8 32 128)")
+    parser.add_argument("--scale-out", type=int, nargs="*", help="its concurrencies (32 128)")
     parser.add_argument("--quiet", dest="print_points", action="store_false")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="these sections alone")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs in this directory")
@@ -683,8 +692,12 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     if args.quick:
-        args.duration, args.drain_cap, args.c, args.scale_out = 3.0, 20.0, [8, 32], [32]
+        args.duration, args.drain_cap = 3.0, 20.0
+        args.c = args.c or [8, 32]
+        args.scale_out = [32] if args.scale_out is None else args.scale_out
         args.logs = args.logs or Path(tempfile.gettempdir()) / "hooktide-bench-quick-logs"
+    args.c = args.c or list(CONCURRENCY)
+    args.scale_out = [32, 128] if args.scale_out is None else args.scale_out
     result = asyncio.run(main(args))
     if not args.quick:  # a smoke run leaves the recorded figures alone
         out = ROOT / "bench" / "results" / "throughput.json"
