@@ -26,7 +26,7 @@ and activity tasks per delivery (from --sample histories), and persistence write
 delivery (the dev server's `persistence_requests` counters, writes only, from a quiet server
 until they settle again, per run started).
 
-    .venv/bin/python bench/outbound_rate.py [--deliveries 500] [--cap 60] [--rounds 3]
+    .venv/bin/python bench/outbound_rate.py [--deliveries 500] [--cap 60] [--rounds 2]
 
 Writes bench/results/outbound_rate.json and prints a Markdown table.
 """
@@ -400,7 +400,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=500, help="per path and round")
     parser.add_argument("--cap", type=float, default=60.0, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the workflow paths")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the workflow paths")
     parser.add_argument("--starters", type=int, default=64, help="deliveries in flight")
     parser.add_argument("--concurrency", type=int, default=32, help="bare httpx in flight")
     parser.add_argument("--sample", type=int, default=20, help="histories read per path")
