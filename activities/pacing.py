@@ -8,6 +8,10 @@ Additive increase, multiplicative decrease, as TCP finds a link's capacity:
   refused (RESOURCE_EXHAUSTED, UNAVAILABLE, DEADLINE_EXCEEDED), the pace is multiplied by
   `decrease`, at most once per round trip: a start sent before a cut says nothing about the
   pace after it;
+- the workers' side counts too: while the started workflows' task queue holds a workflow
+  task older than half of `max_queue_seconds` the pace stops rising, and past all of it the
+  pace is cut, at most once per `max_queue_seconds` (the queue takes that long to show it);
+  events wait better in the inbox than as workflows no worker has picked up;
 - it stays within [`min_rate`, `max_rate`]; how many starts may be in flight follows the
   pace (twice what it needs at the target latency), never more than `concurrency`.
 
@@ -52,6 +56,8 @@ class StartPacer:
         self._latency: float | None = None
         self._next = clock()
         self._cut_at = -math.inf
+        self._queue_cut_at = -math.inf
+        self._queue_behind = False
         if pacing is None:
             self._rate, self._floor, self._ceiling = rate, rate or 0.0, rate or math.inf
             return
@@ -106,8 +112,19 @@ class StartPacer:
                 self._rate = self._clamp(self._rate * self._pacing.decrease)
                 self._cut_at = self._clock()
             return
-        if slot.paced and latency <= target:
+        if slot.paced and latency <= target and not self._queue_behind:
             self._rate = self._clamp(self._rate + self._pacing.increase / self._rate)
+
+    def record_queue(self, age: float) -> None:
+        """The oldest workflow task waiting on the started workflows' task queue is `age` s old."""
+        limit = None if self._pacing is None else self._pacing.max_queue_seconds
+        if limit is None or self._pacing is None or self._rate is None:
+            return
+        self._queue_behind = age > limit / 2
+        now = self._clock()
+        if age > limit and now >= self._queue_cut_at + limit:
+            self._rate = self._clamp(self._rate * self._pacing.decrease)
+            self._queue_cut_at = self._cut_at = now
 
     def _clamp(self, rate: float) -> float:
         return min(self._ceiling, max(self._floor, rate))

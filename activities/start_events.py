@@ -6,7 +6,8 @@ event has its workflow, so it counts as done. A retry of the activity repeats th
 starts only what is still missing.
 
 The starts go at the pace `StartPacer` sets (`activities/pacing.py`): it rises while Temporal
-answers quickly and falls when it is slow or refuses. A refused start (RESOURCE_EXHAUSTED,
+answers quickly and falls when it is slow or refuses, or when the started workflows' task
+queue shows their workers falling behind (asked every second). A refused start (RESOURCE_EXHAUSTED,
 UNAVAILABLE, DEADLINE_EXCEEDED) is sent again at the lower pace, up to `ATTEMPTS` times; then,
 as on any other transient error, the activity fails and Temporal retries it with backoff. The
 pace reached is heartbeated, so a retry resumes from it, and returned, so the inbox carries it
@@ -17,6 +18,7 @@ instead of blocking the inbox forever.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -24,11 +26,13 @@ from datetime import timedelta
 from types import TracebackType
 
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.pacing import Slot, StartPacer
+from activities.task_queue_backlog import oldest_workflow_task_age
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import StartEventsInput, StartEventsResult
 
@@ -43,6 +47,8 @@ REFUSED = frozenset(
 ATTEMPTS = 5
 #: A start not answered by then counts as refused.
 START_TIMEOUT = timedelta(seconds=10)
+#: How often the started workflows' task queues are asked how far behind their workers are.
+QUEUE_PROBE_SECONDS = 1.0
 
 
 class _Window:
@@ -64,6 +70,16 @@ class _Window:
         async with self._changed:
             self._busy -= 1
             self._changed.notify_all()
+
+
+async def _watch_queues(client: Client, queues: set[str], pacer: StartPacer) -> None:
+    """Until cancelled: the oldest waiting workflow task of `queues`, to the pacer."""
+    while True:
+        await asyncio.sleep(QUEUE_PROBE_SECONDS)
+        ages = [await oldest_workflow_task_age(client, queue) for queue in sorted(queues)]
+        known = [age for age in ages if age is not None]
+        if known:
+            pacer.record_queue(max(known))
 
 
 def _resumed_rate(details: object) -> float | None:
@@ -135,7 +151,16 @@ async def start_events(data: StartEventsInput) -> StartEventsResult:
             if pacer.adaptive:
                 activity.heartbeat(pacer.rate)
 
-    await asyncio.gather(*(starter() for _ in range(max(1, data.concurrency))))
+    watching = data.pacing is not None and data.pacing.max_queue_seconds is not None
+    queues = {batch.task_queue for batch in data.batches}
+    watcher = asyncio.create_task(_watch_queues(client, queues, pacer)) if watching else None
+    try:
+        await asyncio.gather(*(starter() for _ in range(max(1, data.concurrency))))
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
     # Every start sent has finished either way; one transient failure retries the chunk.
     if failures:
         raise failures[0]

@@ -156,3 +156,41 @@ def test_without_settings_the_pace_is_fixed_or_absent() -> None:
     assert unpaced.rate is None and unpaced.window == 8
     assert {s.at for s in slots} == {clock.now} and not any(s.paced for s in slots)
     assert math.isclose(fixed.latency or 0.0, 0.001 + 0.2 * (5.0 - 0.001), rel_tol=1e-3)
+
+
+def test_workers_falling_behind_cut_the_pace_once_per_max_queue_seconds() -> None:
+    clock = Clock()
+    p = pacer(clock, initial_rate=40.0, max_queue_seconds=5.0)
+
+    p.record_queue(6.0)
+    clock.now += 1.0
+    p.record_queue(7.0)  # the same backlog, a second later: it has not had time to shrink
+    after_one_second = p.rate
+    clock.now += 5.0
+    p.record_queue(8.0)
+
+    assert after_one_second == 20.0
+    assert p.rate == 10.0
+
+
+def test_a_queue_half_way_to_its_limit_holds_the_pace_where_it_is() -> None:
+    clock = Clock()
+    p = pacer(clock, initial_rate=10.0, max_queue_seconds=4.0)
+
+    p.record_queue(3.0)
+    run_for(p, clock, 2.0, latency=0.01)
+    held = p.rate
+    p.record_queue(0.0)
+    run_for(p, clock, 2.0, latency=0.01)
+
+    assert held == 10.0
+    assert p.rate is not None and p.rate > 15.0
+
+
+def test_the_queue_is_not_asked_about_when_max_queue_seconds_is_none() -> None:
+    clock = Clock()
+    p = pacer(clock, initial_rate=10.0, max_queue_seconds=None)
+
+    p.record_queue(3600.0)
+
+    assert p.rate == 10.0

@@ -65,7 +65,8 @@ async def limited() -> AsyncIterator[TemporalDevServer]:
 
 async def test_the_pace_rises_while_temporal_answers_quickly(client: Client) -> None:
     prefix = f"quick-{uuid.uuid4().hex[:8]}"
-    pacing = StartEventsPacing(initial_rate=5.0, target_latency_ms=2000.0, increase=20.0)
+    pacing = StartEventsPacing(initial_rate=5.0, target_latency_ms=2000.0, increase=20.0,
+                               max_queue_seconds=None)  # fmt: skip
     heartbeats: list[float] = []
     env = ActivityEnvironment(client=client)
     env.on_heartbeat = heartbeats.append
@@ -108,6 +109,25 @@ async def test_refused_starts_slow_the_pace_and_every_event_still_starts_once(
     assert min(heartbeats) <= 5.0  # refusals cut it from 40 to Temporal's 5 per second
     assert result.rate is not None and result.rate < 40.0
     assert await eventually(lambda: started_with(checker, prefix), lambda n: n == 30) == 30
+
+
+async def test_workers_falling_behind_slow_the_pace(client: Client) -> None:
+    prefix = f"behind-{uuid.uuid4().hex[:8]}"
+    # Nothing polls UNPOLLED: the started workflows' first tasks wait there, older and older.
+    pacing = StartEventsPacing(initial_rate=20.0, increase=20.0, target_latency_ms=5000.0,
+                               max_queue_seconds=0.5)  # fmt: skip
+    heartbeats: list[float] = []
+    env = ActivityEnvironment(client=client)
+    env.on_heartbeat = heartbeats.append
+
+    result = await env.run(
+        start_events,
+        StartEventsInput(batches=chunk(prefix, 60), concurrency=8, rate=20.0, pacing=pacing),
+    )
+
+    assert result.started == 60
+    assert result.rate is not None and result.rate < 20.0
+    assert min(heartbeats) <= 10.0
 
 
 async def test_a_retried_activity_resumes_from_the_pace_it_heartbeated(client: Client) -> None:

@@ -44,7 +44,7 @@ def test_pacing_is_adaptive_by_default() -> None:
     assert config.start_rate is None
     assert config.pacing == PacingConfig(
         initial_rate=10.0, min_rate=1.0, max_rate=None, target_latency_ms=500.0,
-        increase=5.0, decrease=0.5,
+        increase=5.0, decrease=0.5, max_queue_seconds=5.0,
     )  # fmt: skip
 
 
@@ -57,9 +57,11 @@ def test_an_older_route_file_with_start_rate_still_loads_and_caps_the_pace() -> 
 
 def test_pacing_settings_are_read() -> None:
     config = loaded({"pacing": {"target_latency_ms": 250, "min_rate": 2, "max_rate": 300,
-                                "increase": 10, "decrease": 0.7, "initial_rate": 50}})  # fmt: skip
+                                "increase": 10, "decrease": 0.7, "initial_rate": 50,
+                                "max_queue_seconds": None}})  # fmt: skip
 
     assert (config.pacing.target_latency_ms, config.pacing.max_rate) == (250, 300)
+    assert config.pacing.max_queue_seconds is None
     assert (config.pacing.increase, config.pacing.decrease, config.pacing.initial_rate) == (
         10, 0.7, 50,
     )  # fmt: skip
@@ -91,6 +93,7 @@ def test_start_rate_below_a_min_rate_set_with_it_is_refused() -> None:
         ({"decrease": 1.5}, "group_commit.pacing.decrease"),
         ({"min_rate": 0}, "group_commit.pacing.min_rate"),
         ({"target_ms": 100}, "group_commit.pacing.target_ms"),
+        ({"max_queue_seconds": 0}, "group_commit.pacing.max_queue_seconds"),
     ],
 )
 def test_a_bad_pacing_value_names_its_field(pacing: dict[str, Any], field: str) -> None:

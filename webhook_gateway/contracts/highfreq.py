@@ -65,6 +65,9 @@ class StartEventsPacing(BaseModel):
     increase: float = 5.0
     #: What the rate is multiplied by on a slow start or a refusal.
     decrease: float = 0.5
+    #: The started workflows' task queue may hold a workflow task this long before the pace
+    #: falls (the workers are behind: more starts would only wait there). None: not asked.
+    max_queue_seconds: float | None = 5.0
 
 
 class InboxBatch(BaseModel):
