@@ -23,7 +23,7 @@ from tests.support.gateway import serve_gateway
 from webhook_gateway.config.routes import parse_config
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts.events import WebhookEvent
-from webhook_gateway.errors import MalformedBody
+from webhook_gateway.errors import MalformedBody, UnprocessableEvent
 from webhook_gateway.inbound.body import parse_body
 
 JSON = "application/json"
@@ -46,8 +46,6 @@ PARSED: dict[str, tuple[bytes, Any]] = {
     ),
     "a 401-digit integer": (b"1" + b"0" * 400, BIG),
     "a number too large for a float is infinity": (b"[1e400, -1e400]", [math.inf, -math.inf]),
-    "a lone surrogate escape is kept": (b'{"a": "\\ud800"}', {"a": "\ud800"}),
-    "a lone low surrogate escape is kept": (b'"\\udc00"', "\udc00"),
     "a surrogate pair is one character": (b'"\\ud83d\\ude00"', "\U0001f600"),
     "trailing whitespace is fine": (b"{} \r\n\t", {}),
     "an array at the top level": (b'[1, "a", null, true]', [1, "a", None, True]),
@@ -159,15 +157,23 @@ def test_malformed_json_is_refused_with_the_same_detail(body: bytes, detail: str
 
 
 def reference(body: bytes) -> tuple[str, Any]:
-    """What the standard library's parser, as the gateway configures it, makes of `body`."""
+    """What the standard library's parser, as the gateway configures it, makes of `body`;
+    "unstorable" where the value holds text UTF-8 cannot (an unpaired surrogate)."""
 
     def reject(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
     try:
-        return "ok", json.loads(body.decode("utf-8"), parse_constant=reject)
+        value = json.loads(body.decode("utf-8"), parse_constant=reject)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return "refused", None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "unstorable", None
+    except (ValueError, RecursionError):
+        pass
+    return "ok", value
 
 
 def outcome(body: bytes) -> tuple[str, Any]:
@@ -175,6 +181,8 @@ def outcome(body: bytes) -> tuple[str, Any]:
         return "ok", parse_body(JSON, body)[0]
     except MalformedBody:
         return "refused", None
+    except UnprocessableEvent:
+        return "unstorable", None
 
 
 json_values = st.recursive(
@@ -328,9 +336,26 @@ async def test_an_infinite_number_reaches_the_workflow_as_null(
     assert (await started_with(time_skipping.client, f"json-{delivery}")).body == {"a": None}
 
 
-async def test_a_lone_surrogate_parses_but_cannot_be_sent_to_temporal(
+#: Valid JSON whose text UTF-8 cannot hold: the event could never be stored.
+UNSTORABLE: dict[str, bytes] = {
+    "a lone high surrogate escape": b'{"a": "\\ud800"}',
+    "a lone low surrogate escape, upper case": b'["ok", "\\uDC00"]',
+    "a high surrogate before a plain escape": b'"\\ud83d\\u0041"',
+    "a lone surrogate in a key": b'{"\\udbff": 1}',
+}
+
+
+@pytest.mark.parametrize("body", UNSTORABLE.values(), ids=list(UNSTORABLE))
+def test_a_lone_surrogate_is_refused_at_parsing_as_unstorable(body: bytes) -> None:
+    with pytest.raises(UnprocessableEvent, match="unpaired UTF-16 surrogate escape"):
+        parse_body(JSON, body)
+
+
+async def test_a_lone_surrogate_is_answered_422_not_retried_forever(
     gateway: httpx.AsyncClient,
 ) -> None:
-    # The data converter cannot encode it as UTF-8; the start fails as an unavailable call.
+    # The data converter could not encode it as UTF-8: every retry would have failed as 503.
     response, _ = await post(gateway, b'{"a": "\\ud800"}')
-    assert response.status_code == 503
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "\\ud800" in response.json()["detail"]

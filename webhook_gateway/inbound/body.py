@@ -6,7 +6,9 @@ only sooner (tests/inbound/test_json_parsing.py pins each edge). orjson reads an
 past 64 bits as a float, and nests 1024 levels where the standard library may stop sooner,
 so a body with a run of 19 digits or many brackets goes to the standard library; so does
 every body orjson refuses, for the standard library's own error message (or its result:
-it takes NaN-free bodies that orjson refuses, such as lone surrogate escapes and 1e400).
+it takes NaN-free bodies that orjson refuses, such as 1e400). A lone surrogate escape is
+valid JSON but no UTF-8 text can hold it, so such a body is refused (422) rather than
+answered 503 on every retry when the event cannot be encoded.
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.requests import Request
 
-from webhook_gateway.errors import BodyTimeout, BodyTooLarge, MalformedBody, UnsupportedMediaType
+from webhook_gateway.errors import (
+    BodyTimeout,
+    BodyTooLarge,
+    MalformedBody,
+    UnprocessableEvent,
+    UnsupportedMediaType,
+)
 
 
 def media_type(content_type: str | None) -> str:
@@ -64,6 +72,8 @@ async def read_body(request: Request, limit: int, *, timeout: float = 10.0) -> b
 
 #: 18 digits always fit orjson's 64-bit integers; 19 may not.
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
+#: A UTF-16 surrogate escape: JSON allows one unpaired, UTF-8 text cannot hold it.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 #: Far below any depth the standard library stops at (about 1000 less the stack in use).
 MAX_FAST_BRACKETS = 200
 
@@ -78,7 +88,7 @@ def _stdlib_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise MalformedBody(f"The JSON body is not valid UTF-8 (byte {exc.start}).") from exc
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise MalformedBody(
             f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
@@ -87,6 +97,24 @@ def _stdlib_json(body: bytes) -> Any:
         raise MalformedBody(f"The body is not valid JSON: {exc}.") from exc
     except RecursionError as exc:
         raise MalformedBody("The JSON body is nested too deeply.") from exc
+    if _SURROGATE_ESCAPE.search(body) is not None:
+        _check_text(value)
+    return value
+
+
+def _check_text(value: Any) -> None:
+    """Refuses a string no UTF-8 text can hold (an unpaired surrogate escape, `\\ud800`):
+    the event could never be stored, and the sender's retries would all fail alike."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UnprocessableEvent(
+            "The body cannot be carried to a workflow: it holds an unpaired UTF-16 surrogate "
+            f"escape (\\u{ord(exc.object[exc.start]):04x}), which UTF-8 text cannot store; "
+            "send the character as a surrogate pair or drop it."
+        ) from None
+    except (ValueError, RecursionError):
+        return  # refused later, where the event is built (too deep to carry)
 
 
 def parse_json(body: bytes) -> Any:
