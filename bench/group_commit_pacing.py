@@ -9,7 +9,7 @@ one of two routes of bench/throughput.py's shapes:
                 unless `--gc` says otherwise (JSON merged into its `group_commit`)
 
 Every `--sample` seconds it records the workflows completed so far and, for group commit,
-each inbox's `backlog` query (events waiting, started, current start rate). After the load
+each inbox's `backlog` query (events waiting, started, start rate and latency). After the load
 it waits (at most `--drain-cap` s) for every acknowledged event's workflow to complete.
 
     .venv/bin/python bench/group_commit_pacing.py [--duration 20] [--drain-cap 60]
@@ -114,6 +114,7 @@ async def sampler(
             shards = await asyncio.gather(*(inbox_status(client, mode, s) for s in range(SHARDS)))
             sample["backlog"] = [s["backlog"] if s else None for s in shards]
             sample["rate"] = [s.get("rate") if s else None for s in shards]
+            sample["latency_ms"] = [s.get("latency_ms") if s else None for s in shards]
             sample["started"] = sum(s["started"] + s["duplicates"] for s in shards if s)
         samples.append(sample)
         await asyncio.sleep(every)

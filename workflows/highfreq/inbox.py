@@ -56,6 +56,9 @@ HEARTBEAT = timedelta(seconds=60)
 CHUNK_SECONDS = 10.0
 #: No pace is slower, whatever an older gateway's settings say (the pacer's own floor).
 MIN_RATE = 0.01
+#: The latency target protects acks: while no batch arrives, starts may be this many times
+#: slower before the pace falls (Temporal's refusals and the workers' queue still count).
+IDLE_TARGET_FACTOR = 4.0
 
 
 @workflow.defn(name=INBOX_WORKFLOW)
@@ -72,6 +75,7 @@ class InboxWorkflow:
         self._failed = data.failed
         self._rate = data.rate
         self._latency_ms: float | None = None
+        self._arrived = False  # a batch came since the last chunk began (acks are flowing)
 
     @workflow.run
     async def run(self, data: InboxInput) -> None:
@@ -91,6 +95,7 @@ class InboxWorkflow:
             pace = batch.pacing
             self._data = self._data.model_copy(update={"pacing": pace, "start_rate": pace.max_rate})
             batch = batch.model_copy(update={"pacing": None})
+        self._arrived = True
         if batch.items:
             self._backlog.append(batch)
             self._pending += len(batch.items)
@@ -167,6 +172,10 @@ class InboxWorkflow:
         self._rate = min(max(begin, floor), ceiling)
         limit = max(1, min(self._data.start_chunk, math.ceil(self._rate * CHUNK_SECONDS)))
         chunk, count, size = self._chunk(limit)
+        if not self._arrived:
+            relaxed = pacing.target_latency_ms * IDLE_TARGET_FACTOR
+            pacing = pacing.model_copy(update={"target_latency_ms": relaxed})
+        self._arrived = False
         result = await workflow.execute_activity(
             start_events,
             StartEventsInput(
