@@ -9,9 +9,11 @@ Additive increase, multiplicative decrease, as TCP finds a link's capacity:
   `decrease`, at most once per round trip: a start sent before a cut says nothing about the
   pace after it;
 - the workers' side counts too: while the started workflows' task queue holds a workflow
-  task older than half of `max_queue_seconds` the pace stops rising, and past all of it the
-  pace is cut, at most once per `max_queue_seconds` (the queue takes that long to show it);
-  events wait better in the inbox than as workflows no worker has picked up;
+  task older than `max_queue_seconds` the pace does not rise, and while that age still grows
+  (the starts outrun the workers) it is cut, at most once per `max_queue_seconds` (Temporal's
+  figure lags by seconds); events wait better in the inbox than as workflows no worker has
+  picked up, but a queue that shrinks is left to drain at the pace it has, so the workers
+  are not starved on the way down;
 - it stays within [`min_rate`, `max_rate`]; how many starts may be in flight follows the
   pace (twice what it needs at the target latency), never more than `concurrency`.
 
@@ -58,6 +60,7 @@ class StartPacer:
         self._cut_at = -math.inf
         self._queue_cut_at = -math.inf
         self._queue_behind = False
+        self._queue_age: float | None = None
         if pacing is None:
             self._rate, self._floor, self._ceiling = rate, rate or 0.0, rate or math.inf
             return
@@ -120,9 +123,12 @@ class StartPacer:
         limit = None if self._pacing is None else self._pacing.max_queue_seconds
         if limit is None or self._pacing is None or self._rate is None:
             return
-        self._queue_behind = age > limit / 2
+        growing = age > (self._queue_age or 0.0)
+        if age != self._queue_age:  # Temporal repeats a figure until it computes a new one
+            self._queue_age = age
+        self._queue_behind = age > limit
         now = self._clock()
-        if age > limit and now >= self._queue_cut_at + limit:
+        if self._queue_behind and growing and now >= self._queue_cut_at + limit:
             self._rate = self._clamp(self._rate * self._pacing.decrease)
             self._queue_cut_at = self._cut_at = now
 

@@ -211,7 +211,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--drain-cap", type=float, default=60.0)
-    parser.add_argument("--sample", type=float, default=1.0)
+    parser.add_argument("--sample", type=float, default=2.0)
     parser.add_argument("--modes", default="start,group_commit")
     parser.add_argument("--gc", default="{}", help="JSON merged into the route's group_commit")
     parser.add_argument("--out", type=Path, default=OUT)

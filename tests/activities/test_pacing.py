@@ -173,18 +173,32 @@ def test_workers_falling_behind_cut_the_pace_once_per_max_queue_seconds() -> Non
     assert p.rate == 10.0
 
 
-def test_a_queue_half_way_to_its_limit_holds_the_pace_where_it_is() -> None:
+def test_a_queue_past_its_limit_that_shrinks_holds_the_pace_without_cutting_it() -> None:
+    clock = Clock()
+    p = pacer(clock, initial_rate=10.0, max_queue_seconds=4.0)
+    p.record_queue(9.0)  # growing from nothing: cut
+    clock.now += 10.0
+
+    for age in (8.0, 8.0, 7.0, 6.0, 5.0):  # the workers catch up
+        p.record_queue(age)
+        clock.now += 10.0
+        run_for(p, clock, 1.0, latency=0.01)
+
+    assert p.rate == 5.0
+
+
+def test_a_queue_past_its_limit_holds_the_pace_between_cuts() -> None:
     clock = Clock()
     p = pacer(clock, initial_rate=10.0, max_queue_seconds=4.0)
 
-    p.record_queue(3.0)
-    run_for(p, clock, 2.0, latency=0.01)
+    p.record_queue(5.0)
+    run_for(p, clock, 2.0, latency=0.01)  # quick starts, but the workers are behind
     held = p.rate
-    p.record_queue(0.0)
+    p.record_queue(3.9)
     run_for(p, clock, 2.0, latency=0.01)
 
-    assert held == 10.0
-    assert p.rate is not None and p.rate > 15.0
+    assert held == 5.0  # cut once, then held
+    assert p.rate is not None and p.rate > 10.0
 
 
 def test_the_queue_is_not_asked_about_when_max_queue_seconds_is_none() -> None:

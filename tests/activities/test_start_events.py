@@ -5,6 +5,7 @@ event still gets exactly one workflow."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import uuid
 from collections.abc import AsyncIterator
 
@@ -126,8 +127,8 @@ async def test_workers_falling_behind_slow_the_pace(client: Client) -> None:
     )
 
     assert result.started == 60
-    assert result.rate is not None and result.rate < 20.0
-    assert min(heartbeats) <= 10.0
+    assert any(after < before * 0.6 for before, after in itertools.pairwise(heartbeats))  # cut
+    assert result.rate is not None and result.rate < max(heartbeats)
 
 
 async def test_a_retried_activity_resumes_from_the_pace_it_heartbeated(client: Client) -> None:

@@ -44,7 +44,7 @@ def test_pacing_is_adaptive_by_default() -> None:
     assert config.start_rate is None
     assert config.pacing == PacingConfig(
         initial_rate=10.0, min_rate=1.0, max_rate=None, target_latency_ms=500.0,
-        increase=5.0, decrease=0.5, max_queue_seconds=5.0,
+        increase=5.0, decrease=0.5, max_queue_seconds=10.0,
     )  # fmt: skip
 
 

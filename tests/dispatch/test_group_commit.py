@@ -256,3 +256,28 @@ async def test_the_committer_reports_each_inbox_pace_of_starts(
 
     assert [r.status_code for r in responses] == [202] * 5
     assert inbox.rate is not None and stats.start_rate == (inbox.rate,)
+
+
+async def test_an_idle_shard_is_asked_for_its_backlog_ten_times_less_often(
+    client: Client, task_queue: str
+) -> None:
+    group_commit = {"max_batch": 10, "max_wait_ms": 5, "shards": 2, "backlog_refresh_ms": 10}
+    config, route = route_config(
+        task_queue, workflow_id={"prefix": "gci-"}, group_commit=group_commit
+    )
+    settings = Settings(HOOKTIDE_TEMPORAL_RPC_TIMEOUT=5.0)
+    async with serve_gateway(config, settings, client=client, timeout=30) as http:
+        responses = await asyncio.gather(*(_post(http, uuid.uuid4().hex) for _ in range(6)))
+        dispatcher = http.app.state.dispatcher
+        await eventually(
+            lambda: dispatcher.group_commit_stats()[route],
+            lambda s: s.estimated_backlog == (0, 0),
+        )
+        committer = dispatcher._committer(config.route(route))
+        rounds, queries = committer._rounds, committer._queries
+        await eventually(lambda: committer._rounds, lambda n: n >= rounds + 40)
+        idle_rounds, idle_queries = committer._rounds - rounds, committer._queries - queries
+
+    assert [r.status_code for r in responses] == [202] * 6
+    # Busy, each round asks both shards; idle, one round in ten does.
+    assert idle_queries <= 2 * (idle_rounds // 10 + 1) < idle_rounds

@@ -113,16 +113,16 @@ async def test_each_chunk_begins_at_the_pace_the_last_ended_with_across_continue
 async def test_a_chunk_holds_about_ten_seconds_of_starts_at_the_pace(client: Client) -> None:
     queue = f"inbox-pacing-{uuid.uuid4().hex[:8]}"
     start = InboxInput(route="t", shard=0, start_chunk=100,
-                       pacing=StartEventsPacing(initial_rate=2.0, min_rate=0.5))  # fmt: skip
+                       pacing=StartEventsPacing(initial_rate=3.0, min_rate=0.5))  # fmt: skip
     seen.clear()
     async with Worker(client, task_queue=queue, workflows=[InboxWorkflow],
                       activities=[slows_to_half]):  # fmt: skip
-        handle = await start_inbox(client, queue, start, batch(queue, 40))
-        await drained(client, handle, 40)
+        handle = await start_inbox(client, queue, start, batch(queue, 60))
+        await drained(client, handle, 60)
     await client.get_workflow_handle(handle.id).terminate("test over")
 
     sizes = [sum(len(b.items) for b in d.batches) for d in seen]
-    assert sizes == [20, 5, 5, 5, 5]  # 10 s at 2/s, then 10 s at 0.5/s
+    assert sizes == [30, 20, 10]  # 10 s at 3/s, then at 0.5/s never under 20 (the rest: 10)
 
 
 async def test_a_running_inbox_follows_the_pacing_its_batches_bring(client: Client) -> None:

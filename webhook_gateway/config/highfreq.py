@@ -25,9 +25,10 @@ class PacingConfig(BaseModel):
     inbox finds the pace of its starts. It begins at `initial_rate` starts per second, adds
     `increase` per second while its starts answer within `target_latency_ms`, and multiplies
     the pace by `decrease` when they take longer or Temporal refuses them (RESOURCE_EXHAUSTED,
-    UNAVAILABLE, deadline), or when the started workflows' first tasks have waited more than
-    `max_queue_seconds` on their task queue (the workers are behind; null: not asked), never
-    leaving [`min_rate`, `max_rate`]. A fixed pace: `min_rate` = `max_rate`.
+    UNAVAILABLE, deadline), never leaving [`min_rate`, `max_rate`]. While the started
+    workflows' first tasks have waited more than `max_queue_seconds` on their task queue (the
+    workers are behind; null: not asked) it does not rise, and falls while that wait grows.
+    A fixed pace: `min_rate` = `max_rate`.
 
     The acks share Temporal with these starts: a target well under the gateway's own RPC
     timeout (HOOKTIDE_TEMPORAL_RPC_TIMEOUT, 2 s) lets the inboxes back off before acks time
@@ -41,7 +42,7 @@ class PacingConfig(BaseModel):
     target_latency_ms: float = Field(default=500.0, ge=1, le=60_000)
     increase: float = Field(default=5.0, gt=0, le=100_000)
     decrease: float = Field(default=0.5, gt=0, lt=1)
-    max_queue_seconds: float | None = Field(default=5.0, gt=0, le=3600)
+    max_queue_seconds: float | None = Field(default=10.0, gt=0, le=3600)
 
     @model_validator(mode="after")
     def _rates_in_order(self) -> PacingConfig:

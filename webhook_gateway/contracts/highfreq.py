@@ -67,7 +67,7 @@ class StartEventsPacing(BaseModel):
     decrease: float = 0.5
     #: The started workflows' task queue may hold a workflow task this long before the pace
     #: falls (the workers are behind: more starts would only wait there). None: not asked.
-    max_queue_seconds: float | None = 5.0
+    max_queue_seconds: float | None = 10.0
 
 
 class InboxBatch(BaseModel):

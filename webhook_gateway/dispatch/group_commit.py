@@ -9,8 +9,9 @@ call carrying it succeeded, and a failed call fails exactly the requests it carr
 Backpressure: each shard's backlog is estimated as the inbox's last reported backlog plus
 what was sent since; past `max_backlog` new requests get 503 + Retry-After, so an inbox's
 history stays bounded even when its worker is down (queries then fail and the estimate
-only grows). The same query reports the pace at which each inbox starts its events' workflows
-(it adapts to what Temporal sustains: `activities/pacing.py`), kept for metrics.
+only grows); a shard without traffic is asked ten times less often. The same query
+reports the pace at which each inbox starts its events' workflows (it adapts to what
+Temporal sustains: `activities/pacing.py`), kept for metrics.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import GatewayError, TemporalUnavailable
 
 log = logging.getLogger("hooktide.group_commit")
+
+#: A shard nothing was sent or asked of since its inbox's last answer is asked this many
+#: times less often: its backlog can only shrink meanwhile, and each query costs its worker
+#: a workflow activation (which a drain needs for the workflows it started).
+IDLE_REFRESH_EVERY = 10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +88,7 @@ class _Shard:
     reported: int = 0  # the inbox's backlog when last asked
     sent_since: int = 0  # events committed to it since that answer
     rate: float | None = None  # the inbox's pace of starts when last asked
+    demand: int = 0  # requests for it since that answer (refused ones too)
 
     @property
     def estimate(self) -> int:
@@ -117,6 +124,7 @@ class GroupCommitter:
         self._closing = False
         self._batches = self._events = self._failed_batches = self._failed_events = 0
         self._rejected = self._last_batch = self._max_batch = 0
+        self._rounds = self._queries = 0  # of the backlog refresher
         self._tasks = [asyncio.create_task(self._flusher(s)) for s in self._shards]
         self._tasks.append(asyncio.create_task(self._refresher()))
 
@@ -127,6 +135,7 @@ class GroupCommitter:
                 "The gateway is shutting down; retry later.", retry_after=self._retry_after
             )
         shard = self._shards[shard_of(event.delivery_id, len(self._shards))]
+        shard.demand += 1
         if shard.estimate >= self.config.max_backlog:
             self._rejected += 1
             raise TemporalUnavailable(
@@ -274,11 +283,15 @@ class GroupCommitter:
 
     async def _refresher(self) -> None:
         while True:
-            await asyncio.gather(*(self._refresh(s) for s in self._shards))
+            every = self._rounds % IDLE_REFRESH_EVERY == 0
+            due = [s for s in self._shards if every or s.demand or s.sent_since or s.queue]
+            await asyncio.gather(*(self._refresh(s) for s in due))
+            self._rounds += 1
             await asyncio.sleep(self.config.backlog_refresh_ms / 1000)
 
     async def _refresh(self, shard: _Shard) -> None:
-        sent_before = shard.sent_since
+        sent_before, shard.demand = shard.sent_since, 0
+        self._queries += 1
         handle = self.client.get_workflow_handle(shard.workflow_id)
         started = time.monotonic()
         try:

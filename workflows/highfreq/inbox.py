@@ -52,8 +52,10 @@ ADAPTIVE_PACE = "adaptive-start-pace"
 #: A paced activity heartbeats after each start; at least this long is allowed between two.
 HEARTBEAT = timedelta(seconds=60)
 #: A chunk is about this long at the current pace (at most `start_chunk` events), so the pace
-#: it ends with, and the backlog query, are never older than that.
+#: it ends with, and the backlog query, are seldom older than that; but never under
+#: `MIN_CHUNK` events, so that a pace recovering from its floor has room to rise in one.
 CHUNK_SECONDS = 10.0
+MIN_CHUNK = 20
 #: No pace is slower, whatever an older gateway's settings say (the pacer's own floor).
 MIN_RATE = 0.01
 #: The latency target protects acks: while no batch arrives, starts may be this many times
@@ -170,7 +172,7 @@ class InboxWorkflow:
         floor = min(pacing.min_rate, ceiling)
         begin = pacing.initial_rate if self._rate is None else self._rate
         self._rate = min(max(begin, floor), ceiling)
-        limit = max(1, min(self._data.start_chunk, math.ceil(self._rate * CHUNK_SECONDS)))
+        limit = min(self._data.start_chunk, max(MIN_CHUNK, math.ceil(self._rate * CHUNK_SECONDS)))
         chunk, count, size = self._chunk(limit)
         if not self._arrived:
             relaxed = pacing.target_latency_ms * IDLE_TARGET_FACTOR
