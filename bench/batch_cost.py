@@ -25,13 +25,12 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from orders import SECRET, order_payload
-from standardwebhooks import Webhook
+from harness import cpu_seconds, write_requests
+from orders import SECRET
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -61,23 +60,6 @@ def routes(batch: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def write_requests(path: Path, count: int, tag: str) -> None:
-    """`count` signed requests, ~1 KB bodies, unique ids, `BATCH_KEYS` customers."""
-    signer = Webhook(SECRET)
-    now = datetime.now(UTC)
-    stamp = str(int(now.timestamp()))
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(count):
-            payload = order_payload(f"{tag}-{i}")
-            payload["customer"]["id"] = f"c-{i % BATCH_KEYS}"
-            payload["note"] = ""
-            body = json.dumps(payload, separators=(",", ":"))
-            payload["note"] = "x" * max(0, 1024 - len(body))
-            body = json.dumps(payload, separators=(",", ":"))
-            msg_id = f"msg_{tag}_{i}"
-            out.write(f"{msg_id}\t{stamp}\t{signer.sign(msg_id, now, body)}\t{body}\n")
-
-
 async def run_wrk(url: str, path: str, requests: Path, seconds: float) -> dict[str, Any]:
     out = requests.with_suffix(".json")
     cmd = [
@@ -102,11 +84,6 @@ def summarize(mode: str, wrk: dict[str, Any]) -> dict[str, Any]:
         "p50_ms": round(wrk["latency_us"]["p50"] / 1000, 2),
         "p99_ms": round(wrk["latency_us"]["p99"] / 1000, 2),
     }
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from orders import SECRET, order_payload
-from standardwebhooks import Webhook
+from harness import write_requests
+from orders import SECRET
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -57,22 +57,6 @@ ROUTES: dict[str, dict[str, Any]] = {
     "start": {"path": "/webhooks/orders", "workflow_id": {"prefix": "order-"}},
     "group_commit": {"path": "/webhooks/orders-gc", "workflow_id": {"prefix": "gc-order-"}},
 }
-
-
-def write_requests(path: Path, count: int, tag: str) -> None:
-    """`count` signed requests, ~1 KB bodies, unique ids, timestamps of now."""
-    signer = Webhook(SECRET)
-    now = datetime.now(UTC)
-    stamp = str(int(now.timestamp()))
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(count):
-            payload = order_payload(f"{tag}-{i}")
-            payload["note"] = ""
-            body = json.dumps(payload, separators=(",", ":"))
-            payload["note"] = "x" * max(0, 1024 - len(body))
-            body = json.dumps(payload, separators=(",", ":"))
-            msg_id = f"msg_{tag}_{i}"
-            out.write(f"{msg_id}\t{stamp}\t{signer.sign(msg_id, now, body)}\t{body}\n")
 
 
 async def run_wrk(url: str, path: str, requests: Path, seconds: float) -> dict[str, Any]:
