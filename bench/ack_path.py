@@ -61,6 +61,7 @@ from typing import Any
 
 import yaml
 from codec import order_body, post, wire
+from harness import busy_processes
 from orders import SECRET, signed
 
 from webhook_gateway.dev.local_stack import LocalStack, isolated_env
@@ -114,29 +115,6 @@ def machine_cpu() -> float:
     """Seconds of CPU all processes have used so far (user, nice and system, /proc/stat)."""
     fields = [int(f) for f in Path("/proc/stat").read_text(encoding="utf-8").split()[1:4]]
     return sum(fields) / os.sysconf("SC_CLK_TCK")
-
-
-def busy_processes(seconds: float = 1.0) -> list[dict[str, Any]]:
-    """Processes other than this one using over 10 % of a core, sampled over `seconds`."""
-
-    def sample() -> dict[int, float]:
-        out = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit() and int(entry.name) != os.getpid():
-                with contextlib.suppress(OSError, IndexError, ValueError):  # gone meanwhile
-                    out[int(entry.name)] = cpu_seconds(int(entry.name))
-        return out
-
-    before = sample()
-    time.sleep(seconds)
-    busy = []
-    for pid, used in sample().items():
-        share = (used - before.get(pid, used)) / seconds
-        if share > 0.1:
-            with contextlib.suppress(OSError):
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-                busy.append({"pid": pid, "cpu": round(share, 2), "command": command.decode()[:120]})
-    return busy
 
 
 def interval(statistic: Callable[[random.Random], float], resamples: int = 2000) -> list[float]:
