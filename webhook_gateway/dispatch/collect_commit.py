@@ -28,6 +28,7 @@ from webhook_gateway.contracts.batching import COLLECT_MANY_SIGNAL, CollectedEve
 from webhook_gateway.contracts.events import WebhookEvent
 from webhook_gateway.contracts.highfreq import PAYLOAD_BUDGET, CollectedEvent, CollectorInput
 from webhook_gateway.dispatch.temporal_errors import temporal_errors, workflow_missing
+from webhook_gateway.dispatch.waiters import fail_all
 from webhook_gateway.errors import GatewayError, TemporalUnavailable
 
 log = logging.getLogger("hooktide.collect_commit")
@@ -122,7 +123,7 @@ class CollectCommitter:
             del self._lanes[collector_id]
             # Cancelled (the loop is closing): what was queued or in flight is not acked.
             stopped = TemporalUnavailable("The gateway stopped; retry later.")
-            self._fail([*batch, *lane.queue], stopped)
+            fail_all((w.future for w in [*batch, *lane.queue]), stopped)
 
     @staticmethod
     def _take(lane: _Lane) -> list[_Waiting]:
@@ -147,11 +148,14 @@ class CollectCommitter:
                 async with asyncio.timeout(self._rpc_timeout + 0.5):
                     run_id = await self._deliver(collector_id, lane, carried)
         except GatewayError as exc:
-            self._fail(batch, exc)
+            fail_all((w.future for w in batch), exc)
             return
         except Exception as exc:  # never leave a request hanging
             log.exception("collect to %s failed unexpectedly", collector_id)
-            self._fail(batch, TemporalUnavailable(f"Collect failed: {type(exc).__name__}"))
+            fail_all(
+                (w.future for w in batch),
+                TemporalUnavailable(f"Collect failed: {type(exc).__name__}"),
+            )
             return
         for waiting in batch:
             if not waiting.future.done():
@@ -188,11 +192,3 @@ class CollectCommitter:
         if len(self._running) > KNOWN_RUNNING:
             self._running.popitem(last=False)
         return started.result_run_id
-
-    @staticmethod
-    def _fail(batch: list[_Waiting], exc: Exception) -> None:
-        for waiting in batch:
-            if not waiting.future.done():
-                waiting.future.set_exception(exc)
-                # Retrieved here so a waiter that already left does not log "never retrieved".
-                waiting.future.exception()

@@ -41,6 +41,7 @@ from webhook_gateway.contracts.highfreq import (
     shard_of,
 )
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
+from webhook_gateway.dispatch.waiters import fail_all
 from webhook_gateway.errors import GatewayError, TemporalUnavailable
 
 log = logging.getLogger("hooktide.group_commit")
@@ -179,7 +180,10 @@ class GroupCommitter:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for shard in self._shards:
-            self._fail(list(shard.queue), TemporalUnavailable("The gateway stopped; retry later."))
+            fail_all(
+                (w.future for w in shard.queue),
+                TemporalUnavailable("The gateway stopped; retry later."),
+            )
             shard.queue.clear()
 
     # ---- flushing ------------------------------------------------------------------------
@@ -254,13 +258,16 @@ class GroupCommitter:
         except GatewayError as exc:
             self._failed_batches += 1
             self._failed_events += len(batch)
-            self._fail(batch, exc)
+            fail_all((w.future for w in batch), exc)
             return
         except Exception as exc:  # never leave a request hanging
             log.exception("group commit to %s failed unexpectedly", shard.workflow_id)
             self._failed_batches += 1
             self._failed_events += len(batch)
-            self._fail(batch, TemporalUnavailable(f"Group commit failed: {type(exc).__name__}"))
+            fail_all(
+                (w.future for w in batch),
+                TemporalUnavailable(f"Group commit failed: {type(exc).__name__}"),
+            )
             return
         shard.sent_since += len(batch)
         self._batches += 1
@@ -270,14 +277,6 @@ class GroupCommitter:
         for waiting in batch:
             if not waiting.future.done():
                 waiting.future.set_result(None)
-
-    @staticmethod
-    def _fail(batch: list[_Waiting], exc: Exception) -> None:
-        for waiting in batch:
-            if not waiting.future.done():
-                waiting.future.set_exception(exc)
-                # Retrieved here so a waiter that already left does not log "never retrieved".
-                waiting.future.exception()
 
     # ---- backlog -------------------------------------------------------------------------
 
