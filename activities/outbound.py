@@ -45,6 +45,8 @@ from webhook_gateway.contracts.signing import secret_key, sign
 
 USER_AGENT = "Hooktide-Webhooks/1"
 RESPONSE_LIMIT = 64 * 1024
+#: The worker's counter of delivery attempts (served by the SDK runtime's Prometheus exporter).
+ATTEMPTS_METRIC = "hooktide_outbound_attempts"
 
 
 def endpoint_workflow_id(subscription: str) -> str:
@@ -149,6 +151,15 @@ async def start_delivery(
         return client.get_workflow_handle(wid)
 
 
+def _count_attempt(subscription: str, outcome: str) -> None:
+    """One attempt in the worker's metrics, by subscription name and AttemptOutcome.result
+    (bounded label sets: never a URL or a message id)."""
+    attempts = activity.metric_meter().create_counter(
+        ATTEMPTS_METRIC, "Outbound delivery attempts, by endpoint (subscription) and outcome."
+    )
+    attempts.add(1, {"endpoint": subscription, "outcome": outcome})
+
+
 @activity.defn
 async def disable_endpoint(data: DisableInput) -> None:
     """Record durably that an endpoint is disabled (signal-with-start of its state workflow)."""
@@ -198,7 +209,18 @@ class OutboundActivities:
     @activity.defn
     async def deliver_webhook(self, data: AttemptInput) -> AttemptOutcome:
         """One attempt: sign with every current secret, POST, classify the answer. Never raises
-        for an HTTP outcome: the delivery workflow owns the retry schedule."""
+        for an HTTP outcome: the delivery workflow owns the retry schedule. Counted in
+        `hooktide_outbound_attempts{endpoint,outcome}` whether it runs as the workflow's local
+        first attempt or as a later activity."""
+        try:
+            outcome = await self._deliver(data)
+        except BaseException:  # a timeout, a cancellation, a Temporal error: no outcome
+            _count_attempt(data.target.subscription, "error")
+            raise
+        _count_attempt(data.target.subscription, outcome.result)
+        return outcome
+
+    async def _deliver(self, data: AttemptInput) -> AttemptOutcome:
         target = data.target
         if await endpoint_disabled(target.subscription):
             return AttemptOutcome(result="endpoint-disabled")
