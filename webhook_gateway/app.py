@@ -18,6 +18,7 @@ from temporalio.client import Client
 from webhook_gateway.config.reserved import OPERATOR_PATHS
 from webhook_gateway.config.routes import HooktideConfig, load_config
 from webhook_gateway.config.settings import Settings
+from webhook_gateway.console import app as console_app
 from webhook_gateway.dispatch.dispatcher import Dispatcher
 from webhook_gateway.dispatch.temporal_client import connect
 from webhook_gateway.errors import GatewayError, MethodNotAllowed, RouteNotFound
@@ -69,6 +70,9 @@ def create_app(
         for p in OPERATOR_PATHS
         if example or not p.example
     ]
+    console = console_app.mount(settings, config, example=example)
+    if console is not None:
+        routes.append(console)
     proxies = ProxyTrust.from_setting(settings.trusted_proxies, header=settings.forwarded_header)
     for route in config.routes:
         endpoint = WebhookEndpoint(route, route.verifier.build(route.name), proxies=proxies)

@@ -106,7 +106,7 @@ def _show(args: argparse.Namespace) -> int:
                     failure = failure.cause
                     messages.append(failure.message)
                 answer["failure"] = ": ".join(messages)
-            query = f"WorkflowId STARTS_WITH {lookup._quoted(desc.id + '-redrive-')}"
+            query = f"WorkflowId STARTS_WITH {lookup.quoted(desc.id + '-redrive-')}"
             answer["redrives"] = [e.id async for e in client.list_workflows(query)]
             return answer
 

@@ -30,7 +30,12 @@ OPERATOR_PATHS = (
     OperatorPath("codec-decode", "/codec/decode", ("POST", "OPTIONS")),
 )
 
-RESERVED_PREFIXES = tuple(dict.fromkeys("/" + p.path.split("/")[1] for p in OPERATOR_PATHS))
+#: The operator console's pages (webhook_gateway/console/), mounted as one tree.
+CONSOLE_PREFIX = "/console"
+
+RESERVED_PREFIXES = tuple(
+    dict.fromkeys(["/" + p.path.split("/")[1] for p in OPERATOR_PATHS] + [CONSOLE_PREFIX])
+)
 
 
 def reserved_prefix(path: str) -> str | None:

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, validation_alias=AliasChoices("HOOKTIDE_PUBLIC_URL")
     )
+    #: The operator console (/console, on when HOOKTIDE_OPERATOR_TOKEN is set) signs a
+    #: session out after this many minutes without a request.
+    console_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, validation_alias=AliasChoices("HOOKTIDE_CONSOLE_IDLE_MINUTES")
+    )
     # Peers whose X-Forwarded-For / Forwarded headers are believed: CIDRs, comma-separated.
     trusted_proxies: str = Field(
         default="", validation_alias=AliasChoices("HOOKTIDE_TRUSTED_PROXIES")

@@ -38,6 +38,7 @@ from webhook_gateway.contracts.highfreq import (
 )
 from webhook_gateway.dispatch.collect_commit import CollectCommitter
 from webhook_gateway.dispatch.group_commit import CommitStats, GroupCommitter
+from webhook_gateway.dispatch.indexing import DeliveryIndex
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import BadWorkflowReply, TemporalUnavailable
 
@@ -70,6 +71,7 @@ class Dispatcher:
         self._retry_after = retry_after
         self._committers: dict[str, GroupCommitter] = {}
         self._collects = CollectCommitter(client, rpc_timeout=rpc_timeout, retry_after=retry_after)
+        self._index = DeliveryIndex(client, timeout=rpc_timeout)
 
     async def _call(self, make: Callable[[], Awaitable[T]], limit: float | None = None) -> T:
         limit = limit or self._rpc_timeout
@@ -100,6 +102,7 @@ class Dispatcher:
         by Temporal and answered as a duplicate with the first run's id."""
         try:
             with temporal_errors(retry_after=self._retry_after):
+                indexed = await self._index.attributes(event)
                 handle = await self._call(
                     lambda: self.client.start_workflow(
                         target.workflow,
@@ -108,6 +111,7 @@ class Dispatcher:
                         task_queue=target.task_queue,
                         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        search_attributes=indexed,
                         rpc_timeout=self._rpc,
                     )
                 )

@@ -33,6 +33,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
+from webhook_gateway.observability.recent import RecentCounts
+
 T = TypeVar("T")
 M = TypeVar("M", bound=MetricWrapperBase)
 
@@ -111,11 +113,13 @@ class GatewayMetrics:
         self._requests_by = _Children(self.requests)
         self._ack_latency_by = _Children(self.ack_latency)
         self.rpc_latency_by = _Children(self.rpc_latency)
+        self.recent = RecentCounts()
 
     def request_done(
         self, *, route: str, mode: str, outcome: str, status: int, seconds: float
     ) -> None:
         self._requests_by.get(route, mode, outcome.split("/")[0], str(status)).inc()
+        self.recent.add(route, outcome.split("/")[0])
         if 200 <= status < 300:
             self._ack_latency_by.get(route, mode).observe(seconds)
 
@@ -124,6 +128,7 @@ class GatewayMetrics:
 
     def verification_failed(self, *, route: str, reason: str) -> None:
         self.verification_failures.labels(route, reason).inc()
+        self.recent.add_reason(route, reason)
 
     def watch_in_flight(self, read: Callable[[], int]) -> None:
         self._gauges.in_flight = read

@@ -74,7 +74,8 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _quoted(value: str) -> str:
+def quoted(value: str) -> str:
+    """A value in a visibility query (one that holds a quote or backslash is refused)."""
     if not _SAFE.match(value):
         raise ConfigError(f"'{value}' may not contain quotes or backslashes.")
     return f"'{value}'"
@@ -90,39 +91,57 @@ class Filter:
     until: datetime | None = None
     #: HooktideStatus values; outbound deliveries only (implies `outbound`).
     outcomes: tuple[str, ...] = ()
+    #: One rule's workflows (a route's target); narrower than `route`.
+    target: Target | None = None
+    #: HooktideEventType, which the gateway sets on the workflows it starts and outbound
+    #: deliveries carry.
+    event_type: str | None = None
+    #: HooktideEndpoint: outbound deliveries to this subscription (implies `outbound`).
+    endpoint: str | None = None
+    #: These workflow ids only (a delivery id's `candidates`).
+    workflow_ids: tuple[str, ...] | None = None
 
     def query(self, config: HooktideConfig) -> str:
         parts: list[str] = []
-        if self.outbound or self.outcomes:
-            parts.append(f"WorkflowType = {_quoted(OUTBOUND_WORKFLOW)}")
+        if self.outbound or self.outcomes or self.endpoint:
+            parts.append(f"WorkflowType = {quoted(OUTBOUND_WORKFLOW)}")
+        elif self.target is not None:
+            parts.append(_target_query(self.target))
         elif self.route is not None:
             each = [_target_query(t) for t in self.route.targets.values()]
             parts.append(each[0] if len(each) == 1 else "(" + " OR ".join(each) + ")")
         else:
             types = sorted({t.workflow for r in config.routes for t in r.targets.values()})
-            parts.append(f"WorkflowType IN ({', '.join(_quoted(t) for t in types)})")
+            parts.append(f"WorkflowType IN ({', '.join(quoted(t) for t in types)})")
         if self.task_queue:
-            parts.append(f"TaskQueue = {_quoted(self.task_queue)}")
+            parts.append(f"TaskQueue = {quoted(self.task_queue)}")
         if self.statuses:
-            names = ", ".join(_quoted(STATUSES[s]) for s in self.statuses)
+            names = ", ".join(quoted(STATUSES[s]) for s in self.statuses)
             parts.append(f"ExecutionStatus IN ({names})")
         if self.outcomes:
-            values = ", ".join(_quoted(o) for o in self.outcomes)
+            values = ", ".join(quoted(o) for o in self.outcomes)
             parts.append(f"{sa.STATUS.name} IN ({values})")
+        if self.endpoint:
+            parts.append(f"{sa.ENDPOINT.name} = {quoted(self.endpoint)}")
+        if self.event_type:
+            parts.append(f"{sa.EVENT_TYPE.name} = {quoted(self.event_type)}")
+        if self.workflow_ids is not None:
+            ids = ", ".join(quoted(w) for w in self.workflow_ids) or "''"
+            parts.append(f"WorkflowId IN ({ids})")
         if self.since:
-            parts.append(f"StartTime >= {_quoted(self.since.isoformat())}")
+            parts.append(f"StartTime >= {quoted(self.since.isoformat())}")
         if self.until:
-            parts.append(f"StartTime <= {_quoted(self.until.isoformat())}")
+            parts.append(f"StartTime <= {quoted(self.until.isoformat())}")
         return " AND ".join(parts)
 
 
 def _target_query(target: Target) -> str:
     parts = [
-        f"WorkflowType = {_quoted(target.workflow)}",
-        f"TaskQueue = {_quoted(target.task_queue)}",
+        f"WorkflowType = {quoted(target.workflow)}",
+        f"TaskQueue = {quoted(target.task_queue)}",
     ]
     if target.workflow_id.prefix:
-        parts.append(f"WorkflowId STARTS_WITH {_quoted(target.workflow_id.prefix)}")
+        parts.append(f"WorkflowId STARTS_WITH {quoted(target.workflow_id.prefix)}")
     return "(" + " AND ".join(parts) + ")"
 
 
@@ -173,12 +192,9 @@ def status_name(status: WorkflowExecutionStatus | None) -> str:
     return status.name.lower().replace("_", "-")
 
 
-def route_of(config: HooktideConfig, execution: Execution) -> tuple[str, str | None]:
-    """(route name, delivery id) for a workflow: the route whose workflow type, task queue
-    and id prefix match (the longest prefix wins); the delivery id when the route derives
-    the workflow id from it."""
-    if execution.workflow_type == OUTBOUND_WORKFLOW:
-        return "(outbound)", None
+def target_of(config: HooktideConfig, execution: Execution) -> Target | None:
+    """The route's (or rule's) target whose workflow type, task queue and id prefix match
+    the workflow (the longest prefix wins)."""
     best: Target | None = None
     for target in (t for route in config.routes for t in route.targets.values()):
         prefix = target.workflow_id.prefix
@@ -189,6 +205,15 @@ def route_of(config: HooktideConfig, execution: Execution) -> tuple[str, str | N
             and (best is None or len(prefix) > len(best.workflow_id.prefix))
         ):
             best = target
+    return best
+
+
+def route_of(config: HooktideConfig, execution: Execution) -> tuple[str, str | None]:
+    """(target name, delivery id) for a workflow (`target_of`); the delivery id when the
+    target derives the workflow id from it."""
+    if execution.workflow_type == OUTBOUND_WORKFLOW:
+        return "(outbound)", None
+    best = target_of(config, execution)
     if best is None:
         return "-", None
     rule = best.workflow_id
