@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
@@ -31,6 +31,9 @@ class Summary:
     updates: dict[str, int] = field(default_factory=dict)
     failure: str | None = None
     events: int = 0
+    #: The run this one was reset from (a redrive by reset), and the reset's reason.
+    reset_from: str | None = None
+    reset_reason: str | None = None
 
 
 def failure_text(failure: Failure) -> str:
@@ -114,6 +117,11 @@ def _take(event: HistoryEvent, summary: Summary, by_event: dict[int, Step]) -> N
     elif t == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED:
         child_failed = event.child_workflow_execution_failed_event_attributes
         _set(by_event, child_failed.initiated_event_id, "failed", failure=child_failed.failure)
+    elif t == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        task = event.workflow_task_failed_event_attributes
+        if task.cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW:
+            summary.reset_from = task.base_run_id
+            summary.reset_reason = task.failure.message or None
     elif t == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
         name = event.workflow_execution_signaled_event_attributes.signal_name
         summary.signals[name] = summary.signals.get(name, 0) + 1
