@@ -47,6 +47,10 @@ def test_run_serves_the_example_route_and_ctrl_c_stops_everything(tmp_path: Path
         assert f"http://127.0.0.1:{port}/webhooks/orders" in stack.banner
         assert f"web ui       http://127.0.0.1:{ui_port}" in stack.banner
         assert DEV_ENV["HOOKTIDE_ORDERS_SECRET"] in stack.banner
+        console = f"console      http://127.0.0.1:{port}/console/   (sign in with the dev token"
+        assert console in stack.banner
+        sign_in = httpx.get(f"http://127.0.0.1:{port}/console/sign-in", timeout=10)
+        assert sign_in.status_code == 200 and "Operator token" in sign_in.text
 
         order = tmp_path / "order.json"
         order.write_text(json.dumps(order_payload("RUN-1")), encoding="utf-8")

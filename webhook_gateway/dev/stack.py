@@ -155,6 +155,14 @@ def _banner(
         )
     else:
         lines.append("  payloads     not encrypted (set HOOKTIDE_PAYLOAD_KEYS)")
+    if settings.operator_token is not None:
+        given = settings.operator_token.get_secret_value()
+        token = (
+            f"the dev token {given}"
+            if given == DEV_ENV["HOOKTIDE_OPERATOR_TOKEN"]
+            else "your HOOKTIDE_OPERATOR_TOKEN"
+        )
+        lines.append(f"  console      {base}/console/   (sign in with {token})")
     lines += [
         f"  operator     {base}/readyz, {base}/deliveries/<delivery-id>",
         f"  logs         {settings.state_dir}/*.log",
