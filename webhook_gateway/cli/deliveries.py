@@ -35,6 +35,8 @@ def _filter(args: argparse.Namespace, config: HooktideConfig, default: Sequence[
         since=lookup.parse_time(args.since) if args.since else None,
         until=lookup.parse_time(args.until) if args.until else None,
         outcomes=_outcomes(args.outcome),
+        event_type=args.event_type,
+        endpoint=args.endpoint,
     )
 
 
@@ -63,7 +65,7 @@ def _list(args: argparse.Namespace) -> int:
         out.line(json.dumps(found, indent=2))
         return 0
     columns: tuple[str, ...] = ("status", "route", "delivery_id", "workflow_id", "started_at")
-    if args.outbound or args.outcome:
+    if args.outbound or args.outcome or args.endpoint:
         columns = ("status", "outcome", "delivery_id", "started_at")
     grid = table(*(c.upper() for c in columns))
     for row in found:
@@ -131,11 +133,12 @@ def _redrive(args: argparse.Namespace) -> int:
     config = common.config(settings)
     out = Output()
     by_id = bool(args.ids or args.workflow_id)
-    if not by_id and not (args.route or args.outbound or args.since):
+    if not by_id and not (args.route or args.outbound or args.since or args.endpoint):
         raise CommandFailed(
             "Name what to redrive: delivery ids, --workflow-id, --route, --outbound or --since."
         )
-    default = ["completed", "failed", "timed-out"] if args.outbound else ["failed", "timed-out"]
+    outbound = args.outbound or args.endpoint
+    default = ["completed", "failed", "timed-out"] if outbound else ["failed", "timed-out"]
     query = _filter(args, config, default).query(config)
     explicit = [w for d in args.ids for w in _candidates(config, d, args.route)]
     explicit += args.workflow_id
@@ -195,6 +198,10 @@ def _add_filters(parser: argparse.ArgumentParser) -> None:
         help="outbound deliveries by HooktideStatus (implies --outbound), comma-separated, "
         f"any of: {', '.join(lookup.OUTCOMES)}",
         metavar="O[,O]",
+    )
+    parser.add_argument("--event-type", help="only this event type (HooktideEventType)")
+    parser.add_argument(
+        "--endpoint", help="outbound deliveries to this subscription (implies --outbound)"
     )
     parser.add_argument("--since", help="started at or after: 30m, 2h, 7d or an ISO time")
     parser.add_argument("--until", help="started at or before: 30m, 2h, 7d or an ISO time")
