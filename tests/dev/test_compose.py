@@ -62,7 +62,8 @@ def test_every_variable_given_to_the_app_is_one_it_reads() -> None:
 def test_the_cluster_has_every_part_with_two_gateways_and_two_workers() -> None:
     services = compose()["services"]
 
-    assert {"postgresql", "temporal-schema", "temporal", "temporal-ui", "proxy"} <= set(services)
+    parts = {"postgresql", "temporal-schema", "temporal", "temporal-ui", "proxy"}
+    assert parts | {"prometheus", "grafana"} <= set(services)
     assert services["gateway"]["deploy"]["replicas"] == 2
     assert services["worker"]["deploy"]["replicas"] == 2
     assert services["temporal"]["image"].startswith("temporalio/server:")
@@ -90,3 +91,41 @@ def test_the_namespace_job_adds_every_search_attribute_hooktide_writes() -> None
 
     assert added == {key.name: search_attributes.cli_type(key) for key in search_attributes.ALL}
     assert "temporal operator search-attribute create --namespace default" in script
+
+
+def test_every_bind_mount_is_a_file_of_the_repository_mounted_read_only() -> None:
+    for name, service in compose()["services"].items():
+        for volume in service.get("volumes", []):
+            host, _, mode = f"{volume}:".split(":")[:3]
+            if not host.startswith("./"):
+                continue  # a named volume
+            assert (REPO / host).exists(), f"service {name} mounts missing {host}"
+            assert mode == "ro", f"service {name} mounts {host} writable"
+
+
+def test_prometheus_and_grafana_run_pinned_images_on_the_cluster_network_on_loopback() -> None:
+    services = compose()["services"]
+
+    for name, repository in (("prometheus", "prom/prometheus"), ("grafana", "grafana/grafana")):
+        image, _, tag = services[name]["image"].partition(":")
+        assert image == repository
+        assert re.fullmatch(r"v?\d+\.\d+\.\d+", tag), f"{name} image tag {tag!r} is not pinned"
+        assert services[name]["networks"] == ["hooktide"]
+        assert all(p.startswith("127.0.0.1:") for p in services[name]["ports"])
+
+
+def test_grafana_lets_visitors_view_and_takes_its_admin_password_from_the_env_file() -> None:
+    env = compose()["services"]["grafana"]["environment"]
+
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", env["GF_SECURITY_ADMIN_PASSWORD"])
+
+
+def test_the_workers_expose_their_metrics_port_to_the_network() -> None:
+    worker = compose()["services"]["worker"]
+    port = worker["environment"]["HOOKTIDE_WORKER_METRICS_ADDRESS"].rsplit(":", 1)[1]
+
+    assert worker["expose"] == [port]
+    assert "ports" not in worker  # reachable from prometheus, not from the host
