@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint bench faults clean lock
+.PHONY: run test test-fast lint browser bench faults clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,12 +20,18 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Debian's headless Chromium (and its driver) for the console's browser tests, installed when
+# missing, as `bench` installs wrk; tests/support/browser.py drives /usr/bin/chromium.
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
+
 # pytest exits 5 when it collects nothing: make fails then too, as on any other failure.
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 # The same without the scenarios marked slow (whole stacks, fault injection, hostile input).
-test-fast: lint
+test-fast: lint browser
 	$(BIN)/python -m pytest -m "not slow"
 
 # Sequential ack latency, then throughput against the ceilings (needs wrk: installed here).
