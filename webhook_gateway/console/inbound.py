@@ -178,7 +178,9 @@ async def delivery(ctx: Ctx) -> Response:
         redrives = await _redrives(ctx, desc.id)
     memo = await desc.memo()
     row = _row(ctx.config, desc)
-    summary = steps.summarize(history, list(desc.raw_description.pending_activities))
+    pending = list(desc.raw_description.pending_activities)
+    await steps.decode_failures(history, pending, client.data_converter.payload_codec)
+    summary = steps.summarize(history, pending)
     return ctx.render(
         "inbound_detail.html",
         row=row,

@@ -5,6 +5,8 @@ full history; this is the summary beside a delivery."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
@@ -12,6 +14,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import WorkflowHistory
+from temporalio.converter import PayloadCodec
 
 
 @dataclass
@@ -36,13 +39,60 @@ class Summary:
     reset_reason: str | None = None
 
 
+def _message(failure: Failure) -> str:
+    """The message, from the encoded attributes where the failure converter moved it there
+    (HOOKTIDE_ENCRYPT_FAILURES) and they have been decoded (`decode_failures`)."""
+    encoded = failure.encoded_attributes
+    if failure.HasField("encoded_attributes") and encoded.metadata.get("encoding") == b"json/plain":
+        try:
+            return str(json.loads(encoded.data).get("message", failure.message))
+        except (ValueError, AttributeError):
+            return failure.message
+    return failure.message
+
+
 def failure_text(failure: Failure) -> str:
     """The failure and its causes, outermost first (`activity error: CRM answered 503`)."""
-    parts = [failure.message]
+    parts = [_message(failure)]
     while failure.HasField("cause"):
         failure = failure.cause
-        parts.append(failure.message)
+        parts.append(_message(failure))
     return ": ".join(p for p in parts if p)
+
+
+def _failures(event: HistoryEvent) -> Iterator[Failure]:
+    for name in FAILURE_FIELDS:
+        attributes, _, field_name = name.partition(".")
+        if event.HasField(attributes):  # type: ignore[arg-type]
+            holder = getattr(event, attributes)
+            if holder.HasField(field_name):
+                yield getattr(holder, field_name)
+
+
+FAILURE_FIELDS = (
+    "activity_task_started_event_attributes.last_failure",
+    "activity_task_failed_event_attributes.failure",
+    "activity_task_timed_out_event_attributes.failure",
+    "child_workflow_execution_failed_event_attributes.failure",
+    "marker_recorded_event_attributes.failure",
+    "workflow_task_failed_event_attributes.failure",
+    "workflow_execution_failed_event_attributes.failure",
+)
+
+
+async def decode_failures(
+    history: WorkflowHistory, pending: list[PendingActivityInfo], codec: PayloadCodec | None
+) -> None:
+    """Decode, in place, the failures `summarize` reads, through the payload codec (a no-op
+    without one)."""
+    if codec is None:
+        return
+    for event in history.events:
+        for failure in _failures(event):
+            await codec.decode_failure(failure)
+    for info in pending:
+        if info.HasField("last_failure"):
+            await codec.decode_failure(info.last_failure)
 
 
 def summarize(
