@@ -284,3 +284,38 @@ async def test_the_overview_counts_this_replicas_answers_and_temporals_workflows
     assert "verification-failed" in row
     assert "completed" in row  # from Temporal's visibility
     assert "<svg" in page.text and "this gateway replica" in page.text
+
+
+async def test_behind_a_trusted_https_proxy_the_cookie_is_secure(client: Client) -> None:
+    settings = Settings(
+        HOOKTIDE_OPERATOR_TOKEN=OPERATOR_TOKEN, HOOKTIDE_TRUSTED_PROXIES="127.0.0.1/32"
+    )
+    async with serve_gateway(console_config("unused", "tls"), settings, client=client) as http:
+        answer = await http.post(
+            "/console/sign-in",
+            data={"name": "Ada", "token": OPERATOR_TOKEN},
+            headers={"x-forwarded-proto": "https", "x-forwarded-for": "203.0.113.9"},
+        )
+    assert answer.status_code == 303
+    assert "; secure" in answer.headers["set-cookie"].lower()
+
+
+async def test_every_action_is_logged_with_who_and_what(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    csrf = await signed_in(stack.http, name="Grace Hopper")
+    CRM.up = False
+    workflow_id = await send(stack, {"type": "order.created"})
+    handle = stack.client.get_workflow_handle(workflow_id)
+    await eventually(handle.describe, lambda d: d.status == WorkflowExecutionStatus.FAILED)
+    CRM.up = True
+    with caplog.at_level("INFO", logger="hooktide.console.audit"):
+        answer = await stack.http.post(
+            "/console/inbound/delivery/redrive", data={"csrf": csrf, "workflow_id": workflow_id}
+        )
+    assert answer.status_code == 303
+    [line] = [r for r in caplog.records if r.name == "hooktide.console.audit"]
+    assert (line.action, line.who, line.workflow_id) == ("redrive", "Grace Hopper", workflow_id)  # type: ignore[attr-defined]
+    assert line.client_ip == "127.0.0.1"  # type: ignore[attr-defined]
+    assert OPERATOR_TOKEN not in line.getMessage()
+    await handle.result()
