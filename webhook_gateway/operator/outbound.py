@@ -7,6 +7,9 @@
 `emit_event` returns and `hooktide deliveries list --outbound` shows), or the webhook-id
 with `?subscription=NAME`. A redrive is the same plan-and-execute step as
 `hooktide deliveries redrive --outbound` (`lookup.plan` / `execute`).
+
+`find_delivery`, `delivery_status` and `redrive_delivery` are what these endpoints do, for
+the console's outbound pages to do the same.
 """
 
 from __future__ import annotations
@@ -46,26 +49,16 @@ class NotRedrivable(RequestRejected):
 
 async def status(request: Request) -> Response:
     authorize(request)
-    handle, desc = await _find(request)
-    return JSONResponse(await _status(request, handle, desc))
+    settings, client = _deps(request)
+    desc = await find_delivery(client, _workflow_id(request), settings=settings)
+    return JSONResponse(await delivery_status(client, desc, settings=settings))
 
 
 async def redrive(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
-    client: Client = request.app.state.dispatcher.client
     authorize(request)
-    _, desc = await _find(request)
-    with temporal_errors(retry_after=settings.retry_after_seconds):
-        steps = await lookup.plan(client, [desc])
-        if not steps:
-            raise NotRedrivable(
-                f"Delivery '{desc.id}' is {lookup.status_name(desc.status)} and "
-                "did not give up; only deliveries that failed are redriven."
-            )
-        try:
-            started = await lookup.execute(client, steps[0])
-        except WorkflowAlreadyStartedError as exc:
-            raise NotRedrivable(f"Delivery '{desc.id}' is being redriven already.") from exc
+    settings, client = _deps(request)
+    desc = await find_delivery(client, _workflow_id(request), settings=settings)
+    started = await redrive_delivery(client, desc, settings=settings)
     return JSONResponse(
         {
             "delivery_id": desc.id,
@@ -77,17 +70,25 @@ async def redrive(request: Request) -> Response:
     )
 
 
-async def _find(request: Request) -> tuple[WorkflowHandle[Any, Any], WorkflowExecutionDescription]:
-    settings: Settings = request.app.state.settings
-    client: Client = request.app.state.dispatcher.client
+def _deps(request: Request) -> tuple[Settings, Client]:
+    return request.app.state.settings, request.app.state.dispatcher.client
+
+
+def _workflow_id(request: Request) -> str:
     delivery_id = request.path_params["delivery_id"]
     subscription = request.query_params.get("subscription")
-    workflow_id = delivery_workflow_id(delivery_id, subscription) if subscription else delivery_id
-    handle = client.get_workflow_handle(workflow_id)
+    return delivery_workflow_id(delivery_id, subscription) if subscription else delivery_id
+
+
+async def find_delivery(
+    client: Client, workflow_id: str, *, settings: Settings
+) -> WorkflowExecutionDescription:
+    """The latest run of the outbound delivery `workflow_id`; `DeliveryNotFound` when there
+    is none (or the workflow is not an outbound delivery)."""
     rpc = timedelta(seconds=settings.temporal_rpc_timeout)
     with temporal_errors(retry_after=settings.retry_after_seconds):
         try:
-            desc = await handle.describe(rpc_timeout=rpc)
+            desc = await client.get_workflow_handle(workflow_id).describe(rpc_timeout=rpc)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
@@ -97,14 +98,34 @@ async def _find(request: Request) -> tuple[WorkflowHandle[Any, Any], WorkflowExe
             f"No outbound delivery '{workflow_id}'; give its workflow id, or the webhook-id "
             "with ?subscription=."
         )
-    return client.get_workflow_handle(desc.id, run_id=desc.run_id), desc
+    return desc
 
 
-async def _status(
-    request: Request, handle: WorkflowHandle[Any, Any], desc: WorkflowExecutionDescription
+async def redrive_delivery(
+    client: Client, desc: WorkflowExecutionDescription, *, settings: Settings
+) -> lookup.Redriven:
+    """Start a delivery that gave up again (a new run, same id); `NotRedrivable` otherwise."""
+    with temporal_errors(retry_after=settings.retry_after_seconds):
+        steps = await lookup.plan(client, [desc])
+        if not steps:
+            raise NotRedrivable(
+                f"Delivery '{desc.id}' is {lookup.status_name(desc.status)} and "
+                "did not give up; only deliveries that failed are redriven."
+            )
+        try:
+            return await lookup.execute(client, steps[0])
+        except WorkflowAlreadyStartedError as exc:
+            raise NotRedrivable(f"Delivery '{desc.id}' is being redriven already.") from exc
+
+
+async def delivery_status(
+    client: Client, desc: WorkflowExecutionDescription, *, settings: Settings
 ) -> dict[str, Any]:
-    settings: Settings = request.app.state.settings
+    """The delivery as `GET /outbound/{id}` answers it: its search attributes, outcome and
+    result, and every attempt with its (redacted) HTTP call; `attempts` is None when the
+    run is open and no worker answered its `attempts` query in time."""
     rpc = timedelta(seconds=settings.temporal_rpc_timeout)
+    handle = client.get_workflow_handle(desc.id, run_id=desc.run_id)
     found = desc.typed_search_attributes
     answer: dict[str, Any] = {
         "delivery_id": desc.id,
