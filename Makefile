@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/rules.py
 	$(BIN)/python bench/codec.py
 	$(BIN)/python bench/ack_path.py
+	$(BIN)/python bench/console_lists.py
 
 faults: $(STAMP)
 	$(BIN)/python -m faults.harness
