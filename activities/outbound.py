@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, JsonValue
@@ -37,8 +36,11 @@ from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.outbound import (
     AttemptOutcome,
     CallRecord,
+    DisableInput,
+    EndpointState,
     Subscription,
     delivery_workflow_id,
+    endpoint_workflow_id,
 )
 from webhook_gateway.contracts.secrets import SecretSource
 from webhook_gateway.contracts.signing import secret_key, sign
@@ -47,10 +49,6 @@ USER_AGENT = "Hooktide-Webhooks/1"
 RESPONSE_LIMIT = 64 * 1024
 #: The worker's counter of delivery attempts (served by the SDK runtime's Prometheus exporter).
 ATTEMPTS_METRIC = "hooktide_outbound_attempts"
-
-
-def endpoint_workflow_id(subscription: str) -> str:
-    return f"hooktide-endpoint-{subscription}"
 
 
 class PublishInput(BaseModel):
@@ -85,18 +83,6 @@ class AttemptInput(BaseModel):
     msg_id: str
     payload: dict[str, JsonValue]
     attempt: int
-
-
-class EndpointState(BaseModel):
-    subscription: str
-    disabled: bool = False
-    reason: str | None = None
-    changed_at: datetime | None = None
-
-
-class DisableInput(BaseModel):
-    subscription: str
-    reason: str
 
 
 async def endpoint_disabled(subscription: str) -> bool:

@@ -319,3 +319,51 @@ async def test_every_action_is_logged_with_who_and_what(
     assert line.client_ip == "127.0.0.1"  # type: ignore[attr-defined]
     assert OPERATOR_TOKEN not in line.getMessage()
     await handle.result()
+
+
+async def test_a_forged_page_token_is_refused_before_temporal_sees_it(stack: Stack) -> None:
+    await signed_in(stack.http)
+    answer = await stack.http.get(
+        "/console/inbound", params={"page": "AAAAAAAAAAAAAAAAAAAAAAAAAAA"}
+    )
+    assert answer.status_code == 200
+    assert "The page token is not valid" in answer.text
+
+
+async def test_a_redriven_delivery_is_never_redriven_again(stack: Stack) -> None:
+    csrf = await signed_in(stack.http)
+    kind = f"again.{uuid.uuid4().hex[:6]}"
+    CRM.up = False
+    first, second = await send(stack, {"type": kind}), await send(stack, {"type": kind})
+    for workflow_id in (first, second):
+        handle = stack.client.get_workflow_handle(workflow_id)
+        await eventually(handle.describe, lambda d: d.status == WorkflowExecutionStatus.FAILED)
+    old_run = (await stack.client.get_workflow_handle(first).describe()).run_id
+    CRM.up = True
+    answer = await stack.http.post(
+        "/console/inbound/delivery/redrive", data={"csrf": csrf, "workflow_id": first}
+    )
+    assert answer.status_code == 303
+    assert await stack.client.get_workflow_handle(first).result() == "synced"
+
+    # The earlier run stays failed in visibility, but the preview counts only the other one,
+    preview = await eventually(
+        lambda: stack.http.get("/console/inbound/redrive", params={"event_type": kind}),
+        lambda r: second in r.text,
+    )
+    assert '<strong id="redrive-count">1</strong> delivery will be redriven' in preview.text
+    assert first not in preview.text
+    # its page offers no second redrive and names the latest run, and the list marks it.
+    old = await stack.http.get(
+        "/console/inbound/delivery", params={"workflow_id": first, "run_id": old_run}
+    )
+    assert "Redrive this delivery" not in old.text and "This run was redriven" in old.text
+    again = await stack.http.post(
+        "/console/inbound/delivery/redrive",
+        data={"csrf": csrf, "workflow_id": first, "run_id": old_run},
+    )
+    assert again.status_code == 409
+    listing = await stack.http.get("/console/inbound", params={"event_type": kind})
+    assert listing.text.count("redriven since") == 1
+    runs = [e async for e in stack.client.list_workflows(f"WorkflowId = '{first}'")]
+    assert len(runs) == 2

@@ -6,6 +6,7 @@ import json
 
 from tests.routing.support import github_route, planner, stripe_route
 from tests.routing.test_plan import DEPLOY, PRS, push
+from webhook_gateway.config.routes import parse_config
 from webhook_gateway.routing.explain import PLACEHOLDER_ID, explain, sample
 
 
@@ -77,3 +78,24 @@ def test_explain_of_otherwise_reject() -> None:
         sample(body={"zen": "z"}, headers={"x-github-event": "ping"}),
     )
     assert report["outcome"] == "rejected" and report["targets"] == []
+
+
+def test_explain_takes_the_signed_id_from_the_header_the_verifier_would_have_read() -> None:
+    route = parse_config(
+        {
+            "routes": {
+                "orders": {
+                    "path": "/webhooks/orders",
+                    "workflow": "OrderWorkflow",
+                    "workflow_id": {"prefix": "order-"},
+                    "verifier": {"type": "standard_webhooks", "secret": {"env": "X_SECRET"}},
+                }
+            }
+        }
+    ).route("orders")
+    given = sample(body={}, headers={"Webhook-Id": "msg_42"}, id_headers=route.verifier.id_headers)
+    report = explain(planner(route), given)
+    assert report["delivery_id"] == "msg_42" and "delivery_id_error" not in report
+    assert report["targets"][0]["workflow_id"] == "order-msg_42"
+    without = explain(planner(route), sample(body={}, id_headers=route.verifier.id_headers))
+    assert without["delivery_id"] == PLACEHOLDER_ID

@@ -69,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         query=_pairs(args.query, "=", "Query parameter"),
         path_params=_pairs(args.param, "=", "Path parameter"),
         raw=raw,
+        id_headers=route.verifier.id_headers,
     )
     report = explain(Planner(route, forwarded=route.forwarded_headers()), delivery)
     if args.json:

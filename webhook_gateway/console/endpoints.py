@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.common import WorkflowIDConflictPolicy
@@ -25,7 +24,7 @@ from webhook_gateway.config.routes import HooktideConfig
 from webhook_gateway.console.inbound import NotFound
 from webhook_gateway.console.page import Ctx
 from webhook_gateway.contracts.errors import ConfigError
-from webhook_gateway.contracts.outbound import Subscription
+from webhook_gateway.contracts.outbound import EndpointState, Subscription, endpoint_workflow_id
 from webhook_gateway.dispatch.temporal_errors import temporal_errors, workflow_missing
 from webhook_gateway.operator import lookup
 
@@ -33,22 +32,6 @@ from webhook_gateway.operator import lookup
 FAILURES_SINCE = timedelta(hours=24)
 #: What a probe of Temporal may raise; the page then says "unknown" for that figure.
 UNANSWERED = (RPCError, TimeoutError, RuntimeError, WorkflowQueryFailedError)
-
-
-class EndpointState(BaseModel):
-    """What EndpointWorkflow's `state` query answers (the worker's EndpointState)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    subscription: str
-    disabled: bool = False
-    reason: str | None = None
-    changed_at: datetime | None = None
-
-
-def endpoint_workflow_id(subscription: str) -> str:
-    """The id of an endpoint's state workflow, as the worker names it."""
-    return f"hooktide-endpoint-{subscription}"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,6 @@ or of every failed delivery a filter matches, previewed first. Redrive is the sa
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -20,6 +18,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from webhook_gateway.config.routes import HooktideConfig
+from webhook_gateway.console import page_tokens
 from webhook_gateway.console.page import Ctx
 from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.errors import ConfigError
@@ -83,15 +82,6 @@ def parse_filter(values: dict[str, str], config: HooktideConfig) -> lookup.Filte
         raise MalformedBody(str(exc)) from None
 
 
-def _token(text: str) -> bytes | None:
-    if not text:
-        return None
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, binascii.Error):
-        raise MalformedBody("The page token is not valid; start from the first page.") from None
-
-
 def _row(config: HooktideConfig, execution: WorkflowExecution) -> dict[str, Any]:
     target = lookup.target_of(config, execution)
     _, delivery = lookup.route_of(config, execution)
@@ -118,10 +108,13 @@ async def _page(ctx: Ctx, query: str, token: bytes | None) -> Listing:
         )
         await found.fetch_next_page()
     rows = [_row(ctx.config, e) for e in found.current_page or []]
+    ended = [r["workflow_id"] for r in rows if r["status"] in lookup.REDRIVABLE]
+    with temporal_errors(retry_after=ctx.settings.retry_after_seconds):
+        latest = await lookup.latest_runs(ctx.client, ended) if ended else {}
+    for row in rows:
+        row["superseded"] = latest.get(row["workflow_id"], row["run_id"]) != row["run_id"]
     following = found.next_page_token
-    return Listing(
-        rows, base64.urlsafe_b64encode(following).rstrip(b"=").decode() if following else None
-    )
+    return Listing(rows, page_tokens.encode(ctx.settings, following) if following else None)
 
 
 async def deliveries(ctx: Ctx) -> Response:
@@ -129,7 +122,11 @@ async def deliveries(ctx: Ctx) -> Response:
     problem = None
     try:
         chosen = parse_filter(values, ctx.config)
-        listing = await _page(ctx, chosen.query(ctx.config), _token(ctx.query.get("page", "")))
+        listing = await _page(
+            ctx,
+            chosen.query(ctx.config),
+            page_tokens.decode(ctx.settings, ctx.query.get("page", "")),
+        )
     except MalformedBody as exc:
         problem, listing = exc.detail, Listing([], None)
     kept = {k: v for k, v in values.items() if v}
@@ -178,6 +175,8 @@ async def delivery(ctx: Ctx) -> Response:
         redrives = await _redrives(ctx, desc.id)
     memo = await desc.memo()
     row = _row(ctx.config, desc)
+    with temporal_errors(retry_after=ctx.settings.retry_after_seconds, workflow_id=desc.id):
+        latest = (await lookup.latest_runs(client, [desc.id])).get(desc.id, desc.run_id)
     pending = list(desc.raw_description.pending_activities)
     await steps.decode_failures(history, pending, client.data_converter.payload_codec)
     summary = steps.summarize(history, pending)
@@ -190,7 +189,8 @@ async def delivery(ctx: Ctx) -> Response:
         summary=summary,
         redrive_of=memo.get(lookup.REDRIVE_MEMO),
         redrives=redrives,
-        redrivable=row["status"] in lookup.REDRIVABLE,
+        redrivable=row["status"] in lookup.REDRIVABLE and latest == desc.run_id,
+        latest_run=latest if latest != desc.run_id else None,
         flash=FLASH.get(ctx.query.get("flash", "")),
         signature=_signature(ctx, row["route"]),
     )

@@ -65,7 +65,7 @@ async def _held(client: Client, ctx: Ctx, route: Route, rpc: timedelta) -> dict[
     query = lookup.Filter(route=route).query(ctx.config)
     try:
         counted = await client.count_workflows(f"{query} GROUP BY ExecutionStatus", rpc_timeout=rpc)
-    except RPCError:
+    except (RPCError, TimeoutError, RuntimeError):  # not answering, or not connected yet
         return None
     found: dict[str, int] = {}
     for group in counted.groups:

@@ -138,6 +138,7 @@ def run_explain(route: Route, values: dict[str, str]) -> dict[str, Any]:
         query={k: v[0] if len(v) == 1 else v for k, v in query.items()},
         path_params=_path_params(values["path_params"]),
         raw=raw,
+        id_headers=route.verifier.id_headers,
     )
     return explain(Planner(route, forwarded=route.forwarded_headers()), delivery)
 

@@ -14,6 +14,7 @@ Secrets are named, never written here; they are read by the activity that signs 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -114,3 +115,24 @@ class AttemptOutcome(BaseModel):
     error: str | None = None
     #: The HTTP call this attempt made (redacted); None when it made none.
     call: CallRecord | None = None
+
+
+def endpoint_workflow_id(subscription: str) -> str:
+    """The id of an endpoint's state workflow (`EndpointWorkflow`)."""
+    return f"hooktide-endpoint-{subscription}"
+
+
+class EndpointState(BaseModel):
+    """An outbound endpoint's durable state: EndpointWorkflow's input and `state` query."""
+
+    subscription: str
+    disabled: bool = False
+    reason: str | None = None
+    changed_at: datetime | None = None
+
+
+class DisableInput(BaseModel):
+    """EndpointWorkflow's `disable` signal."""
+
+    subscription: str
+    reason: str

@@ -50,6 +50,7 @@ async def explain_route(request: Request) -> Response:
         query=given.query,
         path_params=given.path_params,
         raw=json.dumps(given.body).encode(),
+        id_headers=route.verifier.id_headers,
     )
     return JSONResponse(explain(planner, delivery))
 

@@ -279,9 +279,37 @@ async def _outbound_failed(client: Client, execution: Execution) -> bool:
     return outcome == "failed"
 
 
+async def latest_runs(client: Client, workflow_ids: Iterable[str]) -> dict[str, str]:
+    """The latest run of each workflow id (by start time: a reset's run starts when it is
+    made), read from visibility a hundred ids per query. An earlier run, redriven since,
+    stays in visibility with the status it ended with."""
+    ids = sorted(i for i in set(workflow_ids) if _SAFE.match(i))  # others: not searchable
+    latest: dict[str, tuple[datetime, str]] = {}
+    for first in range(0, len(ids), 100):
+        chunk = ids[first : first + 100]
+        query = f"WorkflowId IN ({', '.join(quoted(i) for i in chunk)})"
+        async for run in client.list_workflows(query):
+            seen = latest.get(run.id)
+            if seen is None or run.start_time > seen[0]:
+                latest[run.id] = (run.start_time, run.run_id)
+    return {workflow_id: run for workflow_id, (_, run) in latest.items()}
+
+
+async def _redriven_as_new_id(client: Client, workflow_id: str) -> bool:
+    query = f"WorkflowId STARTS_WITH {quoted(workflow_id + '-redrive-')}"
+    return any([True async for _ in client.list_workflows(query, limit=1)])
+
+
 async def plan(client: Client, candidates: Iterable[Execution]) -> list[Step]:
+    """What redriving each candidate takes; a run that is not its workflow's latest (it
+    was redriven already) and a run redriven under a new id are left out, so a redrive is
+    never made twice."""
+    candidates = list(candidates)
+    latest = await latest_runs(client, (e.id for e in candidates))
     steps: list[Step] = []
     for execution in candidates:
+        if latest.get(execution.id, execution.run_id) != execution.run_id:
+            continue
         status = status_name(execution.status)
         step = Step(
             workflow_id=execution.id,
@@ -308,7 +336,8 @@ async def plan(client: Client, candidates: Iterable[Execution]) -> list[Step]:
             None,
         )
         if point is None:
-            steps.append(replace(step, action="new-id"))
+            if not await _redriven_as_new_id(client, execution.id):
+                steps.append(replace(step, action="new-id"))
         else:
             steps.append(replace(step, action="reset", reset_event_id=point))
     return steps

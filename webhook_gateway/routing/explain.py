@@ -6,7 +6,7 @@ already verified (it checks no signature) and follows `Planner`, the endpoint's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -27,11 +27,14 @@ def sample(
     query: Mapping[str, str | list[str]] | None = None,
     path_params: Mapping[str, str] | None = None,
     raw: bytes = b"",
+    id_headers: Sequence[str] = (),
 ) -> Delivery:
     """A hand-given request (a body and its headers) as the endpoint would see it once
-    verified; credential headers are dropped as there."""
+    verified; credential headers are dropped as there. The signed id is the first of
+    `id_headers` (the route's verifier's) given: what verification would have reported."""
     lower = {k.lower(): v for k, v in (headers or {}).items()}
     return Delivery(
+        signed_id=next((lower[h] for h in id_headers if h in lower), None),
         headers={k: v for k, v in lower.items() if k not in NEVER_FORWARDED},
         query={k: v if isinstance(v, list) else [v] for k, v in (query or {}).items()},
         path_params=dict(path_params or {}),

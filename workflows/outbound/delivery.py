@@ -36,12 +36,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.outbound import (
         AttemptInput,
         DeliveryInput,
-        DisableInput,
         OutboundActivities,
         delivery_search_attributes,
         disable_endpoint,
     )
-    from webhook_gateway.contracts.outbound import AttemptOutcome
+    from webhook_gateway.contracts.outbound import AttemptOutcome, DisableInput
     from workflows.notifications import notify_ops_of_failure
 
 #: Runs started before this patch neither upsert search attributes nor keep them replaying.

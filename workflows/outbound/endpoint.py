@@ -2,7 +2,8 @@
 
 Started (signal-with-start) the first time a delivery disables the endpoint; it then waits
 for signals. Re-enable an endpoint with
-`temporal workflow signal --workflow-id hooktide-endpoint-<name> --name enable`.
+`temporal workflow signal --workflow-id hooktide-endpoint-<name> --name enable`, or the
+operator console's Outbound page.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.outbound import DisableInput, EndpointState
+    from webhook_gateway.contracts.outbound import DisableInput, EndpointState
 
 
 @workflow.defn
