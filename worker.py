@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.batches import summarize_batch
+from activities.flow import flow_statuses
 from activities.http.request import HttpActivities
 from activities.http.ssrf import OutboundPolicy
 from activities.notifications import NotifyActivities
@@ -38,6 +39,7 @@ from webhook_gateway.dispatch.temporal_client import connect
 from webhook_gateway.observability import tracing
 from webhook_gateway.observability.metrics import worker_runtime
 from webhook_gateway.observability.process import setup_process
+from workflows.flow.sequencer import SequencerWorkflow
 from workflows.highfreq.batch import BatchCollectorWorkflow
 from workflows.highfreq.debounce import DebounceCollectorWorkflow
 from workflows.highfreq.event_batch import EventBatchWorkflow
@@ -53,6 +55,7 @@ WORKFLOWS: Sequence[type] = [
     BatchCollectorWorkflow,
     DebounceCollectorWorkflow,
     EventBatchWorkflow,
+    SequencerWorkflow,
 ]
 #: The bundled examples' plug-in (on under `make run`; see workflows/example/plugin.py).
 EXAMPLE_MODULE = "workflows.example.plugin"
@@ -74,6 +77,7 @@ def activities(
         start_events,
         start_batch_workflow,
         summarize_batch,
+        flow_statuses,
     ]
 
 

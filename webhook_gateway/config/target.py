@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from webhook_gateway.config.flow import FlowControl, FlowSettings, PriorityConfig
 from webhook_gateway.config.highfreq import BatchConfig, DebounceConfig, GroupCommitConfig
 from webhook_gateway.config.id_rule import IdRule
 
@@ -19,8 +20,9 @@ Mode = Literal["start", "signal", "signal_with_start", "update", "batch", "debou
 ADDRESSED_MODES = ("signal", "signal_with_start", "update")
 
 
-class Dispatch(BaseModel):
-    """The route file's fields that say how an event reaches its workflow."""
+class Dispatch(FlowControl):
+    """The route file's fields that say how an event reaches its workflow (flow control's
+    among them: config/flow.py)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -47,6 +49,17 @@ class Dispatch(BaseModel):
                     f"{owner}: field {field_name} is only for mode '{mode}' "
                     f"(the mode here is '{self.mode}')"
                 )
+        flow = [f for f in ("ordered", "concurrency", "throttle", "priority") if getattr(self, f)]
+        if flow and self.mode != "start":
+            raise ValueError(
+                f"{owner}: field {flow[0]} is only for mode 'start', where each event is a "
+                f"workflow of its own (the mode here is '{self.mode}')"
+            )
+        if self.sequenced is not None and self.group_commit is not None:
+            raise ValueError(
+                f"{owner}: group_commit and {flow[0]} do not combine: the key's sequencer "
+                "already holds the events durably; drop one"
+            )
         if self.group_commit is not None and self.mode != "start":
             raise ValueError(
                 f"{owner}: field group_commit is only for mode 'start' "
@@ -87,6 +100,9 @@ class Target:
     group_commit: GroupCommitConfig | None
     batch: BatchConfig | None
     debounce: DebounceConfig | None
+    #: The key's sequencer (ordered, concurrency, throttle); None: started directly.
+    flow: FlowSettings | None = None
+    priority: PriorityConfig | None = None
 
     @property
     def name(self) -> str:
@@ -109,4 +125,6 @@ class Target:
             group_commit=dispatch.group_commit,
             batch=dispatch.batch,
             debounce=dispatch.debounce,
+            flow=dispatch.sequenced,
+            priority=dispatch.priority,
         )

@@ -21,13 +21,14 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import Priority, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from webhook_gateway.config.id_rule import IdRule
 from webhook_gateway.config.ids import extract_id
 from webhook_gateway.config.target import Target
 from webhook_gateway.contracts.events import WebhookEvent, WebhookReply
+from webhook_gateway.contracts.flow import FlowPriority, FlowValues
 from webhook_gateway.contracts.highfreq import (
     BATCH_WORKFLOW,
     COLLECT_SIGNAL,
@@ -39,6 +40,7 @@ from webhook_gateway.contracts.highfreq import (
 from webhook_gateway.dispatch.collect_commit import CollectCommitter
 from webhook_gateway.dispatch.group_commit import CommitStats, GroupCommitter
 from webhook_gateway.dispatch.indexing import DeliveryIndex
+from webhook_gateway.dispatch.sequencing import signal_sequencer
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
 from webhook_gateway.errors import BadWorkflowReply, TemporalUnavailable
 
@@ -84,11 +86,15 @@ class Dispatcher:
     def _rpc(self) -> timedelta:
         return timedelta(seconds=self._rpc_timeout)
 
-    async def dispatch(self, target: Target, event: WebhookEvent, workflow_id: str) -> Ack | Reply:
+    async def dispatch(
+        self, target: Target, event: WebhookEvent, workflow_id: str, flow: FlowValues | None = None
+    ) -> Ack | Reply:
+        if flow is not None and flow.key is not None:
+            return await self.sequence(target, event, workflow_id, flow)
         if target.mode == "start" and target.group_commit is not None:
             return await self.group_commit(target, event, workflow_id)
         if target.mode == "start":
-            return await self.start(target, event, workflow_id)
+            return await self.start(target, event, workflow_id, flow)
         if target.mode in ("batch", "debounce"):
             return await self.collect(target, event)
         if target.mode == "signal":
@@ -97,7 +103,26 @@ class Dispatcher:
             return await self.signal_with_start(target, event, workflow_id)
         return await self.update(target, event, workflow_id)
 
-    async def start(self, target: Target, event: WebhookEvent, workflow_id: str) -> Ack:
+    async def sequence(
+        self, target: Target, event: WebhookEvent, workflow_id: str, flow: FlowValues
+    ) -> Ack:
+        """Flow control: acked once the key's sequencer holds the event; it starts the
+        event's workflow (this `workflow_id`) in its turn, so run id and duplicate are
+        unknown here."""
+        with temporal_errors(retry_after=self._retry_after):
+            await self._call(
+                lambda: signal_sequencer(
+                    self.client, self._index, target, event, workflow_id, flow,
+                    rpc_timeout=self._rpc,
+                )
+            )  # fmt: skip
+        return Ack(
+            delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=None, duplicate=None
+        )
+
+    async def start(
+        self, target: Target, event: WebhookEvent, workflow_id: str, flow: FlowValues | None = None
+    ) -> Ack:
         """One workflow per delivery: a second start of the same id, open or closed, is refused
         by Temporal and answered as a duplicate with the first run's id."""
         try:
@@ -112,6 +137,7 @@ class Dispatcher:
                         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                         search_attributes=indexed,
+                        priority=_priority(flow.priority if flow else None),
                         rpc_timeout=self._rpc,
                     )
                 )
@@ -306,6 +332,16 @@ class Dispatcher:
         except (WorkflowUpdateRPCTimeoutOrCancelledError, TemporalUnavailable):
             return Reply(ack=ack, reply=None)
         return Reply(ack=ack, reply=_as_reply(result))
+
+
+def _priority(given: FlowPriority | None) -> Priority:
+    if given is None:
+        return Priority.default
+    return Priority(
+        priority_key=given.priority_key,
+        fairness_key=given.fairness_key,
+        fairness_weight=given.fairness_weight,
+    )
 
 
 def _as_reply(result: object) -> WebhookReply:

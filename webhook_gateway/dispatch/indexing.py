@@ -51,6 +51,11 @@ class DeliveryIndex:
             ]
         )
 
+    async def registered(self) -> frozenset[str]:
+        """The Hooktide search attributes the namespace has (empty while unknown)."""
+        names = await self._registered()
+        return names if self._names is not None else frozenset()
+
     async def _registered(self) -> frozenset[str]:
         if self._names is not None:
             return self._names
@@ -80,7 +85,7 @@ class DeliveryIndex:
                 exc.status.name if exc.status else exc,
             )
             return None
-        names = frozenset(k.name for k in WANTED) - {k.name for k in absent}
+        names = frozenset(k.name for k in sa.ALL) - {k.name for k in absent}
         if absent:
             log.warning(
                 "%s; run: %s",

@@ -211,9 +211,9 @@ async def _send(dispatcher: Dispatcher, plan: Plan) -> list[Ack | Reply]:
     sender's retry re-drives the missing targets, and the others answer as duplicates."""
     if len(plan.targets) == 1:
         one = plan.targets[0]
-        return [await dispatcher.dispatch(one.target, one.event, one.workflow_id)]
+        return [await dispatcher.dispatch(one.target, one.event, one.workflow_id, one.flow)]
     results = await asyncio.gather(
-        *(dispatcher.dispatch(p.target, p.event, p.workflow_id) for p in plan.targets),
+        *(dispatcher.dispatch(p.target, p.event, p.workflow_id, p.flow) for p in plan.targets),
         return_exceptions=True,
     )
     failures = [r for r in results if isinstance(r, BaseException)]

@@ -12,6 +12,7 @@ from typing import Any
 
 from webhook_gateway.config.ids import extract_id
 from webhook_gateway.config.routes import NEVER_FORWARDED
+from webhook_gateway.contracts.flow import sequencer_workflow_id
 from webhook_gateway.errors import SchemaMismatch, UnprocessableEvent
 from webhook_gateway.routing.delivery import Delivery
 from webhook_gateway.routing.plan import Planned, Planner
@@ -103,7 +104,7 @@ def _target(make: Callable[[], Planned], rule: str | None = None) -> dict[str, A
         return {"rule": rule, **failure}
     planned = found["planned"]
     target = planned.target
-    return {
+    report: dict[str, Any] = {
         "rule": target.rule,
         "workflow": target.workflow,
         "mode": target.mode,
@@ -111,3 +112,13 @@ def _target(make: Callable[[], Planned], rule: str | None = None) -> dict[str, A
         "workflow_id": planned.workflow_id,
         "input": planned.event.body,
     }
+    flow = planned.flow
+    if flow is not None and flow.key is not None:
+        report["sequencer"] = {
+            "workflow_id": sequencer_workflow_id(target.name, flow.key),
+            "key": flow.key,
+            "order": flow.order,
+        }
+    if flow is not None and flow.priority is not None:
+        report["priority"] = flow.priority.model_dump(exclude_none=True)
+    return report

@@ -13,8 +13,10 @@ from webhook_gateway.config.routes import Route
 from webhook_gateway.config.rules import Rule
 from webhook_gateway.config.target import Target
 from webhook_gateway.contracts.events import WebhookEvent
+from webhook_gateway.contracts.flow import FlowValues
 from webhook_gateway.errors import NoMatchingRule, UnprocessableEvent
 from webhook_gateway.routing.delivery import Delivery
+from webhook_gateway.routing.flow import flow_values
 from webhook_gateway.routing.payload import check_schema, project, required_keys
 from webhook_gateway.routing.router import Router
 
@@ -26,6 +28,7 @@ class Planned:
     target: Target
     event: WebhookEvent
     workflow_id: str
+    flow: FlowValues | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +113,11 @@ class Planner:
         """A route without rules: its own workflow, with the whole event."""
         target = self.route.targets[None]
         workflow_id = self._workflow_id(target, delivery, base.delivery_id)
-        return Planned(target=target, event=base, workflow_id=workflow_id)
+        flow = None
+        if target.flow is not None or target.priority is not None:
+            context = delivery.context(base.event_type)
+            flow = flow_values(target, context, owner=f"route '{self.route.name}'")
+        return Planned(target=target, event=base, workflow_id=workflow_id, flow=flow)
 
     def planned(
         self, rule: Rule, base: WebhookEvent, delivery: Delivery, context: dict[str, object]
@@ -129,10 +136,12 @@ class Planner:
             if rule.keep_body:
                 update["full_body"] = delivery.body
         event = base.model_copy(update=update)
+        owner = f"route '{self.route.name}', rule '{rule.name}'"
         return Planned(
             target=target,
             event=event,
             workflow_id=self._workflow_id(target, delivery, base.delivery_id),
+            flow=flow_values(target, context, owner=owner),
         )
 
     @staticmethod

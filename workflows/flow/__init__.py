@@ -1,0 +1,1 @@
+"""Flow control: one sequencer workflow per target and key (config/flow.py)."""
