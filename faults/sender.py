@@ -28,10 +28,10 @@ class SenderStats:
     ack_times: list[float] = field(default_factory=list)
 
 
-def order_body(delivery_id: str) -> bytes:
+def order_body(delivery_id: str, customer: str = "c-1") -> bytes:
     order = {
         "id": delivery_id,
-        "customer": {"id": "c-1", "email": "ada@example.com"},
+        "customer": {"id": customer, "email": "ada@example.com"},
         "lines": [{"sku": "S-1", "quantity": 1, "unit_price": "1.00"}],
     }
     return json.dumps(order).encode()
@@ -45,8 +45,9 @@ async def deliver(
     stats: SenderStats,
     *,
     deadline: float,
+    customer: str = "c-1",
 ) -> None:
-    body = order_body(delivery_id)
+    body = order_body(delivery_id, customer)
     stats.sent += 1
     backoff = 0.2
     while time.monotonic() < deadline:
@@ -98,4 +99,23 @@ async def send_all(
                 await deliver(http, url, key, queue.get_nowait(), stats, deadline=deadline)
 
         await asyncio.gather(*(lane() for _ in range(concurrency)))
+    return stats
+
+
+async def send_keyed(
+    url: str, secret: str, lanes: dict[str, list[str]], stats: SenderStats, *, deadline: float
+) -> SenderStats:
+    """One lane per customer, each sending its deliveries one after another (the next once
+    the previous is acknowledged), as a sender that keeps a customer's events in order."""
+    key = decode_secret(secret, route="faults")
+    limits = httpx.Limits(max_connections=len(lanes), max_keepalive_connections=len(lanes))
+    async with httpx.AsyncClient(timeout=10, limits=limits) as http:
+
+        async def lane(customer: str, ids: list[str]) -> None:
+            for delivery_id in ids:
+                await deliver(
+                    http, url, key, delivery_id, stats, deadline=deadline, customer=customer
+                )
+
+        await asyncio.gather(*(lane(c, ids) for c, ids in lanes.items()))
     return stats
