@@ -30,6 +30,7 @@ from webhook_gateway.observability.drain import Drain, DrainMiddleware
 from webhook_gateway.observability.metrics import GatewayMetrics, with_interceptors
 from webhook_gateway.observability.tracing import TracingMiddleware
 from webhook_gateway.operator import codec, deliveries, health
+from webhook_gateway.operator import flow as flow_api
 from webhook_gateway.operator import outbound as outbound_api
 from webhook_gateway.operator.explain import explain_route
 from webhook_gateway.operator.openapi import openapi_document
@@ -63,6 +64,8 @@ def create_app(
         "explain": explain_route,
         "codec-encode": encode,
         "codec-decode": decode,
+        "flow-view": flow_api.view,
+        "flow-release": flow_api.release_key,
     }
     example = settings.approval_secret is not None
     routes: list[BaseRoute] = [

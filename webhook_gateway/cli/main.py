@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from webhook_gateway.cli import check as cli_check
-from webhook_gateway.cli import common, deliveries, explain, init, keys, schema
+from webhook_gateway.cli import common, deliveries, explain, flow, init, keys, schema
 from webhook_gateway.cli.common import CommandFailed
 from webhook_gateway.cli.output import Output
 from webhook_gateway.cli.routes_table import routes_grid
@@ -31,7 +31,7 @@ from webhook_gateway.contracts.secrets import SecretSource, SecretSources
 from webhook_gateway.errors import GatewayError
 
 #: Commands that may open a Temporal client in this process.
-TEMPORAL_COMMANDS = frozenset({"deliveries", "check"})
+TEMPORAL_COMMANDS = frozenset({"deliveries", "check", "flow"})
 
 
 # -- processes ---------------------------------------------------------------------------
@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=_check)
 
     deliveries.add_parser(sub)
+    flow.add_parser(sub)
     explain.add_parser(sub)
     init.add_parser(sub)
     schema.add_parser(sub)

@@ -28,6 +28,8 @@ OPERATOR_PATHS = (
     OperatorPath("explain", "/routes/{name}/explain", ("POST",)),
     OperatorPath("codec-encode", "/codec/encode", ("POST", "OPTIONS")),
     OperatorPath("codec-decode", "/codec/decode", ("POST", "OPTIONS")),
+    OperatorPath("flow-view", "/flow/{target}/{key}"),
+    OperatorPath("flow-release", "/flow/{target}/{key}/release", ("POST",)),
 )
 
 #: The operator console's pages (webhook_gateway/console/), mounted as one tree.

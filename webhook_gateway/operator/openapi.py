@@ -296,6 +296,69 @@ def _operator_operations() -> dict[str, dict[str, Any]]:
             },
         }
     }
+    flow_params = [
+        {
+            "name": "target",
+            "in": "path",
+            "required": True,
+            "description": "The route's name, or `route.rule` for a rule's",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "key",
+            "in": "path",
+            "required": True,
+            "description": "The flow-control key (what `ordered.key` read from the event)",
+            "schema": {"type": "string"},
+        },
+    ]
+    flow_errors = {
+        "401": _problem("Missing or wrong operator token"),
+        "403": _problem("Operator endpoints are off (no HOOKTIDE_OPERATOR_TOKEN)"),
+        "404": _problem("No sequencer is open for this target and key"),
+        "503": _problem("Temporal unreachable, or no worker answered the sequencer's query"),
+    }
+    docs["flow-view"] = {
+        "get": {
+            "operationId": "flow-view",
+            "summary": "A key's sequencer (ordered, concurrency, throttle): waiting, oldest "
+            "waiting, next up, running, blocked, late, order reached (docs/FLOW_CONTROL.md)",
+            "security": [{"operator": []}],
+            "parameters": flow_params,
+            "responses": {"200": {"description": "The sequencer's queue query"}, **flow_errors},
+        }
+    }
+    docs["flow-release"] = {
+        "post": {
+            "operationId": "flow-release",
+            "summary": "Release a blocked key: skip its failed workflow, or redrive it (reset, "
+            "same workflow id) and go on once that run has closed",
+            "security": [{"operator": []}],
+            "parameters": flow_params,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["action"],
+                            "properties": {
+                                "action": {"enum": ["skip", "redrive"]},
+                                "by": {"type": "string", "maxLength": 100},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "202": {"description": "Released: the blocked workflow, and the redrive's run"},
+                "400": _problem("The body is not JSON"),
+                "409": _problem("The key is not blocked, or its workflow cannot be redriven"),
+                "422": _problem("The body is not the object described"),
+                **flow_errors,
+            },
+        }
+    }
     return docs
 
 
