@@ -20,10 +20,11 @@ from temporalio.service import RPCError
 from webhook_gateway.config.routes import HooktideConfig
 from webhook_gateway.console import page_tokens
 from webhook_gateway.console.page import Ctx
+from webhook_gateway.console.redrive import carry_out
 from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.dispatch.temporal_errors import temporal_errors, workflow_missing
-from webhook_gateway.errors import GatewayError, MalformedBody, RequestRejected
+from webhook_gateway.errors import MalformedBody, RequestRejected
 from webhook_gateway.operator import lookup, steps
 
 PAGE_SIZE = 50
@@ -295,17 +296,7 @@ async def redrive_many(ctx: Ctx) -> Response:
             done=None,
             back="/console/inbound?" + urlencode(kept),
         )
-    done: list[tuple[lookup.Step, str]] = []
-    for step in planned:
-        try:
-            with temporal_errors(retry_after=ctx.settings.retry_after_seconds):
-                started = await lookup.execute(ctx.client, step)
-        except (GatewayError, WorkflowAlreadyStartedError) as exc:
-            done.append((step, f"failed: {exc}"))
-            ctx.audit("redrive-failed", workflow_id=step.workflow_id, error=str(exc))
-        else:
-            done.append((step, f"new run {started.run_id}"))
-            ctx.audit("redrive", workflow_id=step.workflow_id, new_run_id=started.run_id, bulk=True)
+    done = await carry_out(ctx, planned, action="redrive")
     ctx.audit("bulk-redrive", count=len(planned), filter=json.dumps(kept, sort_keys=True))
     return ctx.render(
         "inbound_redrive.html",

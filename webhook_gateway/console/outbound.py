@@ -15,16 +15,16 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 from temporalio.client import WorkflowExecution
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from webhook_gateway.console import endpoints, page_tokens
 from webhook_gateway.console.inbound import MAX_BULK, PREVIEW_ROWS
 from webhook_gateway.console.page import Ctx
+from webhook_gateway.console.redrive import carry_out
 from webhook_gateway.contracts import search_attributes as sa
 from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.dispatch.temporal_errors import temporal_errors
-from webhook_gateway.errors import GatewayError, MalformedBody
+from webhook_gateway.errors import MalformedBody
 from webhook_gateway.operator import lookup
 from webhook_gateway.operator import outbound as api
 
@@ -193,21 +193,6 @@ async def redrive_many(ctx: Ctx) -> Response:
             done=None,
             **common,
         )
-    done: list[tuple[lookup.Step, str]] = []
-    for step in planned:
-        try:
-            with temporal_errors(retry_after=ctx.settings.retry_after_seconds):
-                started = await lookup.execute(ctx.client, step)
-        except (GatewayError, WorkflowAlreadyStartedError) as exc:
-            done.append((step, f"failed: {exc}"))
-            ctx.audit("outbound-redrive-failed", workflow_id=step.workflow_id, error=str(exc))
-        else:
-            done.append((step, f"new run {started.run_id}"))
-            ctx.audit(
-                "outbound-redrive",
-                workflow_id=step.workflow_id,
-                new_run_id=started.run_id,
-                bulk=True,
-            )
+    done = await carry_out(ctx, planned, action="outbound-redrive")
     ctx.audit("outbound-bulk-redrive", count=len(planned), filter=json.dumps(kept, sort_keys=True))
     return ctx.render("outbound_redrive.html", shown=[], changed=False, done=done, **common)

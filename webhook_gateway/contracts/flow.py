@@ -2,10 +2,11 @@
 the workflow that runs one target's events for one key in order, a bounded number at a time,
 at a bounded pace (config/flow.py says how a route asks for it).
 
-The gateway signal-with-starts `hooktide-flow-<target>-<key>` with `FlowEvent`; the ack is
-sent once Temporal holds that signal. The sequencer starts each event's own workflow, with
-the id the target would have without flow control, so a delivery runs once however often it
-is sent.
+The gateway signal-with-starts `hooktide-flow-<target>-<key>` with `FlowEvents` (the events
+of concurrent requests for the key, coalesced), or signals it once it knows it runs; each
+request's ack is sent once Temporal holds the signal that carried it. The sequencer starts
+each event's own workflow, with the id the target would have without flow control, so a
+delivery runs once however often it is sent.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from temporalio.common import Priority
 
 from webhook_gateway.contracts.events import WebhookEvent
 
 SEQUENCER_WORKFLOW = "HooktideSequencer"
 EVENT_SIGNAL = "flow_event"
+EVENTS_SIGNAL = "flow_events"
 RELEASE_SIGNAL = "release"
 SETTINGS_SIGNAL = "settings"
 QUEUE_QUERY = "queue"
@@ -54,6 +57,13 @@ class FlowPriority(BaseModel):
     fairness_key: str | None = None
     fairness_weight: float | None = None
 
+    def temporal(self) -> Priority:
+        return Priority(
+            priority_key=self.priority_key,
+            fairness_key=self.fairness_key,
+            fairness_weight=self.fairness_weight,
+        )
+
 
 class FlowSettingsWire(BaseModel):
     """The target's flow-control settings, sent with every event so edits of the route file
@@ -84,6 +94,15 @@ class FlowEvent(BaseModel):
     order: float | str | None = None
     priority: FlowPriority | None = None
     settings: FlowSettingsWire = Field(default_factory=FlowSettingsWire)
+
+
+class FlowEvents(BaseModel):
+    """The events of concurrent requests for one key, in the order the gateway took them
+    (one signal: the sequencer's history takes one write for them all)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    events: list[FlowEvent] = Field(min_length=1)
 
 
 class Queued(BaseModel):

@@ -1,4 +1,5 @@
-"""Coalesced collects: concurrent requests for one batch collector share one Temporal call.
+"""Coalesced signals: concurrent requests for one long-lived workflow (a batch route's
+collector, a flow-controlled key's sequencer) share one Temporal call.
 
 Each collector workflow (a batch route's key) gets a lane while requests for it wait. A
 lane sends one call at a time, carrying every event queued since the last one
@@ -18,10 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from pydantic import BaseModel
 from temporalio.client import Client
+from temporalio.common import TypedSearchAttributes
 from temporalio.service import RPCError
 
 from webhook_gateway.contracts.batching import COLLECT_MANY_SIGNAL, CollectedEvents
@@ -45,19 +49,28 @@ def carried(event: WebhookEvent) -> CollectedEvent:
     return CollectedEvent.model_construct(**dict(event), size=len(event.model_dump_json()))
 
 
+def _collected(items: list[BaseModel]) -> BaseModel:
+    return CollectedEvents(events=items)
+
+
 @dataclass
 class _Waiting:
-    event: CollectedEvent
+    event: BaseModel
     size: int
     future: asyncio.Future[str | None]
 
 
 @dataclass
-class _Lane:
+class Lane:
     workflow: str
     task_queue: str
-    start: CollectorInput
+    start: BaseModel
     linger: float
+    #: The signal, and what its one argument is made of the items it carries.
+    signal: str = COLLECT_MANY_SIGNAL
+    wrap: Callable[[list[BaseModel]], BaseModel] = _collected
+    #: Set on the workflow when a call starts it.
+    search_attributes: TypedSearchAttributes | None = None
     queue: deque[_Waiting] = field(default_factory=deque)
     full: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -69,7 +82,7 @@ class CollectCommitter:
         self.client = client
         self._rpc_timeout = rpc_timeout
         self._retry_after = retry_after
-        self._lanes: dict[str, _Lane] = {}
+        self._lanes: dict[str, Lane] = {}
         #: Collectors a signal-with-start reached, most recent last.
         self._running: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -88,25 +101,33 @@ class CollectCommitter:
         carried it started or found the run (None for a plain signal); raises a `GatewayError`
         otherwise."""
         collected = carried(event)
-        waiting = _Waiting(
-            collected, collected.size or 0, asyncio.get_running_loop().create_future()
-        )
-        lane = self._lanes.get(collector_id)
-        if lane is None:
-            lane = self._lanes[collector_id] = _Lane(workflow, task_queue, start, linger_ms / 1000)
-            task = asyncio.create_task(self._drain(collector_id, lane))
+        return await self.submit_item(
+            collector_id, collected, collected.size or 0,
+            lane=Lane(workflow, task_queue, start, linger_ms / 1000),
+        )  # fmt: skip
+
+    async def submit_item(
+        self, workflow_id: str, item: BaseModel, size: int, *, lane: Lane
+    ) -> str | None:
+        """`submit` for any signal: `item` goes with the others queued for `workflow_id`
+        in one `lane.signal` of `lane.wrap(items)` (`lane` is used for a new lane)."""
+        waiting = _Waiting(item, size, asyncio.get_running_loop().create_future())
+        found = self._lanes.get(workflow_id)
+        if found is None:
+            found = self._lanes[workflow_id] = lane
+            task = asyncio.create_task(self._drain(workflow_id, found))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        lane.queue.append(waiting)
-        if len(lane.queue) >= MAX_EVENTS:
-            lane.full.set()
+        found.queue.append(waiting)
+        if len(found.queue) >= MAX_EVENTS:
+            found.full.set()
         return await waiting.future
 
     def lanes(self) -> int:
         """Collectors with requests waiting or in flight."""
         return len(self._lanes)
 
-    async def _drain(self, collector_id: str, lane: _Lane) -> None:
+    async def _drain(self, collector_id: str, lane: Lane) -> None:
         batch: list[_Waiting] = []
         try:
             while True:
@@ -126,7 +147,7 @@ class CollectCommitter:
             fail_all((w.future for w in [*batch, *lane.queue]), stopped)
 
     @staticmethod
-    def _take(lane: _Lane) -> list[_Waiting]:
+    def _take(lane: Lane) -> list[_Waiting]:
         batch: list[_Waiting] = []
         size = 0
         while lane.queue and len(batch) < MAX_EVENTS:
@@ -140,8 +161,8 @@ class CollectCommitter:
                 size += waiting.size
         return batch
 
-    async def _commit(self, collector_id: str, lane: _Lane, batch: list[_Waiting]) -> None:
-        carried = CollectedEvents(events=[w.event for w in batch])
+    async def _commit(self, collector_id: str, lane: Lane, batch: list[_Waiting]) -> None:
+        carried = lane.wrap([w.event for w in batch])
         try:
             # Bounded in this task: `wait_for` starts a task per call before Python 3.12.
             with temporal_errors(retry_after=self._retry_after):
@@ -161,9 +182,7 @@ class CollectCommitter:
             if not waiting.future.done():
                 waiting.future.set_result(run_id)
 
-    async def _deliver(
-        self, collector_id: str, lane: _Lane, carried: CollectedEvents
-    ) -> str | None:
+    async def _deliver(self, collector_id: str, lane: Lane, carried: BaseModel) -> str | None:
         """A plain signal to a collector this gateway saw running (cheaper for Temporal than a
         signal-with-start, and Temporal reports no run: None); signal-with-start otherwise,
         or when that one has completed meanwhile."""
@@ -171,7 +190,7 @@ class CollectCommitter:
         if collector_id in self._running:
             handle = self.client.get_workflow_handle(collector_id)
             try:
-                await handle.signal(COLLECT_MANY_SIGNAL, carried, rpc_timeout=rpc_timeout)
+                await handle.signal(lane.signal, carried, rpc_timeout=rpc_timeout)
             except RPCError as exc:
                 if not workflow_missing(exc):
                     raise
@@ -184,8 +203,9 @@ class CollectCommitter:
             lane.start,
             id=collector_id,
             task_queue=lane.task_queue,
-            start_signal=COLLECT_MANY_SIGNAL,
+            start_signal=lane.signal,
             start_signal_args=[carried],
+            search_attributes=lane.search_attributes,
             rpc_timeout=rpc_timeout,
         )
         self._running[collector_id] = None

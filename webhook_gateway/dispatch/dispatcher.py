@@ -28,7 +28,7 @@ from webhook_gateway.config.id_rule import IdRule
 from webhook_gateway.config.ids import extract_id
 from webhook_gateway.config.target import Target
 from webhook_gateway.contracts.events import WebhookEvent, WebhookReply
-from webhook_gateway.contracts.flow import FlowPriority, FlowValues
+from webhook_gateway.contracts.flow import FlowValues
 from webhook_gateway.contracts.highfreq import (
     BATCH_WORKFLOW,
     COLLECT_SIGNAL,
@@ -109,13 +109,7 @@ class Dispatcher:
         """Flow control: acked once the key's sequencer holds the event; it starts the
         event's workflow (this `workflow_id`) in its turn, so run id and duplicate are
         unknown here."""
-        with temporal_errors(retry_after=self._retry_after):
-            await self._call(
-                lambda: signal_sequencer(
-                    self.client, self._index, target, event, workflow_id, flow,
-                    rpc_timeout=self._rpc,
-                )
-            )  # fmt: skip
+        await signal_sequencer(self._collects, self._index, target, event, workflow_id, flow)
         return Ack(
             delivery_id=event.delivery_id, workflow_id=workflow_id, run_id=None, duplicate=None
         )
@@ -126,6 +120,7 @@ class Dispatcher:
         """One workflow per delivery: a second start of the same id, open or closed, is refused
         by Temporal and answered as a duplicate with the first run's id."""
         try:
+            priority = flow.priority.temporal() if flow and flow.priority else Priority.default
             with temporal_errors(retry_after=self._retry_after):
                 indexed = await self._index.attributes(event)
                 handle = await self._call(
@@ -137,7 +132,7 @@ class Dispatcher:
                         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                         search_attributes=indexed,
-                        priority=_priority(flow.priority if flow else None),
+                        priority=priority,
                         rpc_timeout=self._rpc,
                     )
                 )
@@ -332,16 +327,6 @@ class Dispatcher:
         except (WorkflowUpdateRPCTimeoutOrCancelledError, TemporalUnavailable):
             return Reply(ack=ack, reply=None)
         return Reply(ack=ack, reply=_as_reply(result))
-
-
-def _priority(given: FlowPriority | None) -> Priority:
-    if given is None:
-        return Priority.default
-    return Priority(
-        priority_key=given.priority_key,
-        fairness_key=given.fairness_key,
-        fairness_weight=given.fairness_weight,
-    )
 
 
 def _as_reply(result: object) -> WebhookReply:

@@ -42,13 +42,14 @@ with workflow.unsafe.imports_passed_through():
     from webhook_gateway.contracts import search_attributes as sa
     from webhook_gateway.contracts.flow import (
         EVENT_SIGNAL,
+        EVENTS_SIGNAL,
         QUEUE_QUERY,
         RELEASE_SIGNAL,
         SEQUENCER_WORKFLOW,
         STATUSES_ACTIVITY,
         Blocked,
         FlowEvent,
-        FlowPriority,
+        FlowEvents,
         Queued,
         ReleaseInput,
         Running,
@@ -70,16 +71,6 @@ def _rank(order: float | str | None) -> tuple[int, float, str]:
     if isinstance(order, str):
         return (1, 0.0, order)
     return (0, float(order), "")
-
-
-def _priority(given: FlowPriority | None) -> Priority:
-    if given is None:
-        return Priority.default
-    return Priority(
-        priority_key=given.priority_key,
-        fairness_key=given.fairness_key,
-        fairness_weight=given.fairness_weight,
-    )
 
 
 @workflow.defn(name=SEQUENCER_WORKFLOW)
@@ -129,6 +120,11 @@ class SequencerWorkflow:
         keys = [self._sort_key(q) for q in self.queue]
         self.queue.insert(bisect.bisect_right(keys, self._sort_key(queued)), queued)
         self._changed = True
+
+    @workflow.signal(name=EVENTS_SIGNAL)
+    def events(self, given: FlowEvents) -> None:
+        for one in given.events:
+            self.event(one)
 
     @workflow.signal(name=RELEASE_SIGNAL)
     def release(self, given: ReleaseInput) -> None:
@@ -245,7 +241,7 @@ class SequencerWorkflow:
                 task_queue=head.task_queue,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                priority=_priority(head.priority),
+                priority=head.priority.temporal() if head.priority else Priority.default,
             )
         except WorkflowAlreadyStartedError:  # a redelivery of one that ran already
             self._count("duplicate")
