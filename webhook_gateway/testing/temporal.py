@@ -19,10 +19,12 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 RUNNING = WorkflowExecutionStatus.RUNNING
+#: How long `SkippingHandle.result` waits for a sequencer to start the workflow.
+START_WAIT = 30.0
 #: The last event of a run whose workflow task a worker has not completed yet.
 IN_FLIGHT = frozenset(
     {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED}
@@ -120,5 +122,16 @@ class SkippingHandle(WorkflowHandle[Any, Any]):
         self._unlocked = unlocked
 
     async def result(self, **options: Any) -> Any:
+        """The result; a flow-controlled target's workflow (ordered, concurrency, throttle)
+        is started by its key's sequencer in its turn, so until then (`START_WAIT` seconds
+        at most) there is no workflow to wait for, and this waits for it to exist."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + START_WAIT
         async with self._unlocked():
-            return await super().result(**options)
+            while True:
+                try:
+                    return await super().result(**options)
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.NOT_FOUND or loop.time() > deadline:
+                        raise
+                await asyncio.sleep(0.05)
