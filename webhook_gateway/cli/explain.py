@@ -109,6 +109,12 @@ def _print(out: Output, report: dict[str, Any]) -> None:
                 f"on {target['task_queue']}",
                 "green",
             )
+            if "sequencer" in target:  # flow control: the key's sequencer starts it in turn
+                flow = target["sequencer"]
+                order = "" if flow["order"] is None else f", order {flow['order']!r}"
+                out.line(f"  via sequencer {flow['workflow_id']} (key {flow['key']!r}{order})")
+            if "priority" in target:
+                out.line(f"  priority: {json.dumps(target['priority'])}")
             out.line(f"  input: {json.dumps(target['input'])[:2000]}")
     styles = {"sent": "green", "ignored": "yellow", "rejected": "red"}
     out.line(f"outcome: {report['outcome']}", styles[report["outcome"]])
