@@ -21,6 +21,7 @@ from tests.support.flow_flows import FAIL, LOG, FlowProbeWorkflow, flow_probe_ma
 from tests.support.gateway import GatewayClient, serve_gateway
 from tests.support.hooktide import Ran, clean_env, hooktide
 from tests.support.polling import eventually
+from tests.support.repo import REPO
 from tests.support.routes import ORDERS_VERIFIER
 from tests.support.signing import signed
 from webhook_gateway.config.routes import parse_config
@@ -29,6 +30,7 @@ from webhook_gateway.dev.temporal_server import TemporalDevServer
 from worker import WORKFLOWS, activities
 
 KEY = "acct-42"
+STRIPE = REPO / "tests" / "fixtures" / "providers" / "stripe"
 #: FAIL is read inside the workflow: the sandbox must see this process's set, not a copy.
 RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("tests.support.flow_flows")
@@ -163,3 +165,18 @@ async def test_show_names_a_missing_sequencer_and_a_target_without_flow_control(
     assert "The route file has no target 'no-such-route'" in unknown.err
     assert stack.route in unknown.err
     assert usage.code == 2 and "one of the arguments --skip --redrive is required" in usage.err
+
+
+async def test_explain_shows_the_sequencer_of_each_ordered_stripe_invoice_rule() -> None:
+    env = clean_env(HOOKTIDE_CONFIG=str(REPO / "hooktide.yaml"))
+    paid = await hooktide("explain", "stripe", str(STRIPE / "invoice.paid.json"), env=env)
+    checkout = STRIPE / "checkout.session.completed.json"
+    unordered = await hooktide("explain", "stripe", str(checkout), env=env)
+
+    assert paid.code == 0, paid.err
+    for rule in ("invoice-paid", "ledger"):  # one sequencer per rule and customer
+        assert (
+            f"  via sequencer hooktide-flow-stripe.{rule}-cus_TbR4kX9mQw2ZsL "
+            "(key 'cus_TbR4kX9mQw2ZsL', order 1795019403)"
+        ) in paid.out
+    assert unordered.code == 0 and "via sequencer" not in unordered.out

@@ -16,13 +16,16 @@ from typing import Any
 import pytest
 import yaml
 from temporalio import client as tc
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from tests.support.gateway import GatewayClient, serve_gateway
+from tests.support.polling import eventually
 from tests.support.repo import REPO
 from tests.support.temporal import workflow_exists
 from webhook_gateway.config.routes import parse_config
+from webhook_gateway.contracts.flow import QUEUE_QUERY, SequencerView, sequencer_workflow_id
 from webhook_gateway.observability.metrics import with_interceptors
 
 pytestmark = pytest.mark.slow
@@ -60,6 +63,20 @@ def stripe_event(name: str) -> dict[str, Any]:
     body = fixture("stripe", name)
     body["id"] = f"evt_{uuid.uuid4().hex}"
     return body
+
+
+async def started_by_sequencer(client: Client, target: str, customer: str, workflow_id: str) -> int:
+    """How often the customer's sequencer for `target` (hooktide.yaml orders the invoice rules
+    per customer) asked to start `workflow_id`, once that workflow exists."""
+    assert await eventually(lambda: workflow_exists(client, workflow_id), bool)
+    handle = client.get_workflow_handle(sequencer_workflow_id(target, customer))
+    await handle.query(QUEUE_QUERY, result_type=SequencerView)  # it has read every signal
+    history = await handle.fetch_history()
+    return sum(
+        e.start_child_workflow_execution_initiated_event_attributes.workflow_id == workflow_id
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
+    )
 
 
 def shipped_routes(task_queue: str) -> Any:
@@ -219,6 +236,14 @@ async def test_stripe_fan_out_starts_each_matching_rules_workflow(
         ("invoice-paid", f"stripe-invoice-paid-{invoice['id']}"),
         ("ledger", f"stripe-ledger-{invoice['id']}"),
     ]
+    # Ordered per customer: acked once the customer's sequencer holds it, started in its turn.
+    assert {(t["run_id"], t["duplicate"]) for t in ack["targets"]} == {(None, None)}
+    customer = invoice["data"]["object"]["customer"]
+    for target in ack["targets"]:
+        started = await started_by_sequencer(
+            client, f"stripe.{target['rule']}", customer, target["workflow_id"]
+        )
+        assert started == 1
     paid = await client.get_workflow_handle(ack["targets"][0]["workflow_id"]).result()
     entry = await client.get_workflow_handle(ack["targets"][1]["workflow_id"]).result()
     assert paid["invoice"] == invoice["data"]["object"]["id"]
@@ -227,6 +252,9 @@ async def test_stripe_fan_out_starts_each_matching_rules_workflow(
     raw, headers = stripe(failed)
     ack = (await gateway.post("/webhooks/stripe", content=raw, headers=headers)).json()
     assert [t["rule"] for t in ack["targets"]] == ["ledger"]
+    assert await started_by_sequencer(
+        client, "stripe.ledger", customer, f"stripe-ledger-{failed['id']}"
+    )
     checkout = stripe_event("checkout.session.completed")
     raw, headers = stripe(checkout)
     ack = (await gateway.post("/webhooks/stripe", content=raw, headers=headers)).json()
@@ -250,16 +278,19 @@ async def test_concurrent_redeliveries_start_each_target_once(
         *(gateway.post("/webhooks/stripe", content=raw, headers=headers) for _ in range(10))
     )
     assert [a.status_code for a in answers] == [202] * 10
+    customer = invoice["data"]["object"]["customer"]
     for index, rule in enumerate(("invoice-paid", "ledger")):
         targets = [a.json()["targets"][index] for a in answers]
         assert {t["rule"] for t in targets} == {rule}
-        assert sum(t["duplicate"] is False for t in targets) == 1
-        assert len({t["run_id"] for t in targets}) == 1
+        [workflow_id] = {t["workflow_id"] for t in targets}
+        # The customer's sequencer holds the ten as one delivery and starts its workflow once.
+        assert await started_by_sequencer(client, f"stripe.{rule}", customer, workflow_id) == 1
+        await client.get_workflow_handle(workflow_id).result()
 
 
 class _FailStarts(tc.Interceptor):
-    """Temporal refusing starts of one workflow type while `down` is set: an outage that
-    hits a fan-out between its targets."""
+    """Temporal refusing starts of one workflow type (or workflow id) while `down` is set:
+    an outage that hits a fan-out between its targets."""
 
     def __init__(self, workflow: str) -> None:
         self.workflow = workflow
@@ -275,7 +306,7 @@ class _Failing(tc.OutboundInterceptor):
         self.owner = owner
 
     async def start_workflow(self, input: tc.StartWorkflowInput) -> tc.WorkflowHandle[Any, Any]:
-        if self.owner.down and input.workflow == self.owner.workflow:
+        if self.owner.down and self.owner.workflow in (input.workflow, input.id):
             raise RPCError("injected outage", RPCStatusCode.UNAVAILABLE, b"")
         return await super().start_workflow(input)
 
@@ -285,24 +316,28 @@ async def test_an_outage_in_the_middle_of_a_fan_out_is_503_and_the_retry_complet
 ) -> None:
     monkeypatch.setenv("HOOKTIDE_STRIPE_SECRET", STRIPE_SECRET)
     monkeypatch.setenv("HOOKTIDE_GITHUB_SECRET", GITHUB_SECRET)
-    outage = _FailStarts("LedgerWorkflow")
+    invoice = stripe_event("invoice.paid")
+    customer = invoice["data"]["object"]["customer"]
+    # The invoice rules are ordered per customer: the ledger's target is its sequencer.
+    outage = _FailStarts(sequencer_workflow_id("stripe.ledger", customer))
     flaky = with_interceptors(client, outage)
+    paid, ledger = f"stripe-invoice-paid-{invoice['id']}", f"stripe-ledger-{invoice['id']}"
     async with serve_gateway(shipped_routes(task_queue), client=flaky) as http:
-        invoice = stripe_event("invoice.paid")
         raw, headers = stripe(invoice)
         first = await http.post("/webhooks/stripe", content=raw, headers=headers)
         assert first.status_code == 503, first.text
         assert first.headers["retry-after"]
-        assert await workflow_exists(client, f"stripe-invoice-paid-{invoice['id']}")
-        assert not await workflow_exists(client, f"stripe-ledger-{invoice['id']}")
+        assert await started_by_sequencer(client, "stripe.invoice-paid", customer, paid) == 1
+        assert not await workflow_exists(client, ledger)
         outage.down = False
         raw, headers = stripe(invoice)  # Stripe's retry: the same event, signed anew
         retry = await http.post("/webhooks/stripe", content=raw, headers=headers)
         assert retry.status_code == 202, retry.text
-        assert [(t["rule"], t["duplicate"]) for t in retry.json()["targets"]] == [
-            ("invoice-paid", True),
-            ("ledger", False),
-        ]
+        assert [t["rule"] for t in retry.json()["targets"]] == ["invoice-paid", "ledger"]
+        assert await started_by_sequencer(client, "stripe.ledger", customer, ledger) == 1
+        # The retry reached the invoice-paid sequencer again: it ran its workflow once.
+        await client.get_workflow_handle(paid).result()
+        assert await started_by_sequencer(client, "stripe.invoice-paid", customer, paid) == 1
 
 
 async def test_logs_carry_the_event_type_and_rules(
