@@ -181,8 +181,12 @@ class SequencerWorkflow:
                 else (None if busy else timedelta(seconds=data.idle_seconds))
             )
             self._changed = False
+            # Redeliveries (dropped) and the watcher's polls change nothing, yet grow the
+            # history: they too must bring the continue-as-new.
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+                await workflow.wait_condition(
+                    lambda: self._changed or self._should_rotate(), timeout=timeout
+                )
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.queue or self.running or self.blocked or self.late:
             workflow.continue_as_new(self._carried())
