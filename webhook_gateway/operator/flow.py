@@ -32,6 +32,7 @@ from temporalio.service import RPCError
 from webhook_gateway.config.routes import HooktideConfig
 from webhook_gateway.config.settings import Settings
 from webhook_gateway.contracts import search_attributes as sa
+from webhook_gateway.contracts.errors import ConfigError
 from webhook_gateway.contracts.flow import (
     QUEUE_QUERY,
     RELEASE_SIGNAL,
@@ -247,8 +248,20 @@ def stuck_query(route: str | None = None) -> str:
 async def stuck(
     client: Client, *, settings: Settings, route: str | None = None, limit: int = 100
 ) -> list[Stuck]:
-    """Blocked sequencers (visibility: HooktideStatus = 'blocked'), each with its queue."""
+    """Blocked sequencers (visibility: HooktideStatus = 'blocked'), each with its queue;
+    `ConfigError` when the namespace lacks the search attributes this needs."""
     found: list[Stuck] = []
+    rpc = timedelta(seconds=settings.temporal_rpc_timeout)
+    needed = (sa.STATUS, sa.ROUTE) if route is not None else (sa.STATUS,)
+    with temporal_errors(retry_after=settings.retry_after_seconds):
+        absent = [k for k in await sa.missing(client, timeout=rpc) if k in needed]
+    if absent:
+        raise ConfigError(
+            sa.describe_missing(absent, client.namespace)
+            + " Stuck keys are found by them: register them ("
+            + "; ".join(sa.create_command(k, client.namespace) for k in absent)
+            + "), and sequencers started since then are found."
+        )
     with temporal_errors(retry_after=settings.retry_after_seconds):
         executions = [e async for e in client.list_workflows(stuck_query(route), limit=limit)]
     for execution in executions:
