@@ -196,6 +196,9 @@ async def test_flow_endpoints_answer_404_409_503_and_refuse_without_the_token(
     assert missing.status_code == 404
     assert missing.json()["type"].endswith("/flow-not-found")
     assert f"hooktide-flow-{flow.route}-nobody" in missing.json()["detail"]
+    slashed = await flow.view("acct/42")  # a key may hold slashes
+    assert slashed.status_code == 404
+    assert f"hooktide-flow-{flow.route}-acct/42" in slashed.json()["detail"]
     unknown = await flow.http.get("/flow/no-such-route/k", headers=AUTH)
     assert "The route file has no target 'no-such-route'" in unknown.json()["detail"]
     assert flow.route in unknown.json()["detail"]  # it names the targets that have a sequencer

@@ -73,10 +73,10 @@ def test_every_operator_endpoint_is_described_with_its_methods() -> None:
 
     for operator_path in OPERATOR_PATHS:
         if operator_path.example:
-            assert operator_path.path not in paths
+            assert operator_path.openapi_path not in paths
             continue
         methods = {m.lower() for m in operator_path.methods}
-        assert set(paths[operator_path.path]) == methods, operator_path
+        assert set(paths[operator_path.openapi_path]) == methods, operator_path
 
 
 def test_every_route_and_method_is_described_with_problem_responses() -> None:

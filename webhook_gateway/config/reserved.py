@@ -4,6 +4,7 @@ their first path segments, mounted or not."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -14,6 +15,12 @@ class OperatorPath:
     methods: tuple[str, ...] = ("GET",)
     #: Mounted only when the order example is configured (HOOKTIDE_APPROVAL_SECRET).
     example: bool = False
+
+    @property
+    def openapi_path(self) -> str:
+        """The path as OpenAPI writes it: Starlette's `{key:path}` (a key that may hold
+        slashes) is plain `{key}` there."""
+        return re.sub(r"\{(\w+):\w+\}", r"{\1}", self.path)
 
 
 OPERATOR_PATHS = (
@@ -28,8 +35,8 @@ OPERATOR_PATHS = (
     OperatorPath("explain", "/routes/{name}/explain", ("POST",)),
     OperatorPath("codec-encode", "/codec/encode", ("POST", "OPTIONS")),
     OperatorPath("codec-decode", "/codec/decode", ("POST", "OPTIONS")),
-    OperatorPath("flow-view", "/flow/{target}/{key}"),
-    OperatorPath("flow-release", "/flow/{target}/{key}/release", ("POST",)),
+    OperatorPath("flow-view", "/flow/{target}/{key:path}"),
+    OperatorPath("flow-release", "/flow/{target}/{key:path}/release", ("POST",)),
 )
 
 #: The operator console's pages (webhook_gateway/console/), mounted as one tree.

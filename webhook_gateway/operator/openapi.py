@@ -375,7 +375,7 @@ def openapi_document(config: HooktideConfig) -> dict[str, Any]:
     operations = _operator_operations()
     for operator_path in OPERATOR_PATHS:
         if operator_path.name in operations:  # the example's HTML pages are not an API
-            paths[operator_path.path] = operations[operator_path.name]
+            paths[operator_path.openapi_path] = operations[operator_path.name]
     return {
         "openapi": "3.1.0",
         "info": {
