@@ -5,7 +5,7 @@ and `hooktide deliveries list` can filter by them and Temporal's Web UI can sear
 A start that names a search attribute the namespace has not registered is refused by
 Temporal, so the gateway asks once which of them are registered (`search_attributes.missing`)
 and sets only those; when it cannot ask (Temporal down, no permission) it starts without
-them and asks again a minute later. The dev server and docker-compose.yml register them all.
+them and asks again ten seconds later. The dev server and docker-compose.yml register them all.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from webhook_gateway.contracts.events import WebhookEvent
 
 log = logging.getLogger("hooktide.gateway")
 WANTED = (sa.ROUTE, sa.DELIVERY_ID, sa.EVENT_TYPE)
-RETRY_SECONDS = 60.0
+RETRY_SECONDS = 10.0
 MAX_VALUE = 1000  # well under Temporal's per-value limit (2 KiB by default)
 
 
@@ -64,10 +64,22 @@ class DeliveryIndex:
         if self._asking is None:
             self._asking = asyncio.create_task(self._ask())
         asking = self._asking
-        names = await asyncio.shield(asking)
-        if self._asking is asking:
-            self._asking = None
+        try:
+            names = await asyncio.shield(asking)
+        finally:
+            if self._asking is asking and asking.done():
+                self._asking = None
         return names or frozenset()
+
+    def _unknown(self, why: str) -> None:
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        log.warning(
+            "Could not list the namespace's search attributes (%s): deliveries are started "
+            "without HooktideRoute/HooktideDeliveryId/HooktideEventType until they can be "
+            "(asked again in %.0f s).",
+            why,
+            RETRY_SECONDS,
+        )
 
     async def _ask(self) -> frozenset[str] | None:
         try:
@@ -77,13 +89,10 @@ class DeliveryIndex:
                 log.info("Search attributes cannot be listed here (%s): none set.", exc.status.name)
                 self._names = frozenset()
                 return self._names
-            self._retry_at = time.monotonic() + RETRY_SECONDS
-            log.warning(
-                "Could not list the namespace's search attributes (%s): deliveries are "
-                "started without HooktideRoute/HooktideDeliveryId/HooktideEventType for a "
-                "minute.",
-                exc.status.name if exc.status else exc,
-            )
+            self._unknown(exc.status.name if exc.status else str(exc))
+            return None
+        except Exception as exc:  # not connected yet (the lazy client), or gone
+            self._unknown(f"{type(exc).__name__}: {exc}")
             return None
         names = frozenset(k.name for k in sa.ALL) - {k.name for k in absent}
         if absent:
