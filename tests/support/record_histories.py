@@ -11,6 +11,7 @@ files: they are what running workflows were recorded with):
     .venv/bin/python -m tests.support.record_histories outbound   # webhook delivery only
     .venv/bin/python -m tests.support.record_histories providers  # GitHub and Stripe examples
     .venv/bin/python -m tests.support.record_histories encrypted  # with the payload codec on
+    .venv/bin/python -m tests.support.record_histories flow       # the flow-control sequencer
 
 The outbound histories are named after the delivery workflow's newest patch, so recording
 them again never overwrites the histories of earlier versions: one started as `publish_event`
@@ -35,6 +36,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.outbound import DeliveryInput, DeliveryTarget, start_delivery
 from tests.example.record_orders import record_orders
+from tests.flow.record_sequencer import record_sequencers
 from tests.support.gateway import serve
 from tests.support.net import free_port
 from tests.support.peer import Peer, Reply
@@ -349,6 +351,8 @@ async def main(only: str | None = None) -> None:
                     )
                 if only in (None, "providers"):
                     await record_providers(client, queue)
+                if only in (None, "flow"):
+                    await record_sequencers(client, HISTORIES)
             if only in (None, "encrypted"):
                 await record_encrypted(server.address)
         finally:
