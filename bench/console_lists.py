@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import functools
 import html
 import json
@@ -47,7 +48,9 @@ import logging
 import os
 import random
 import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -78,8 +81,11 @@ ROOT = Path(__file__).resolve().parent.parent
 QUEUE = "bench-console"
 OPERATOR_TOKEN = "bench-console-operator-token"  # noqa: S105 (loopback only, this run's own)
 IN_FLIGHT = 16
+RETRIES = 5  # a 503 while filling is sent again, as a sender would
 WARM_UP = 3
 TARGET_MS = 300.0
+PROFILED = 40  # requests per profiled page
+UNFILTERED_SAMPLES = 5
 SMALL = 100
 FAIL_SHARE = 0.10
 RUNNING_EVERY = 500  # delivery n with n % 500 == 50 stays running
@@ -184,9 +190,13 @@ def planned(n: int) -> dict[str, Any]:
     return {"n": n, "route": route, "event_type": event_type, "outcome": outcome}
 
 
-async def fill(http: httpx.AsyncClient, first: int, last: int) -> list[dict[str, Any]]:
+async def fill(
+    http: httpx.AsyncClient, first: int, last: int, retried: list[int]
+) -> list[dict[str, Any]]:
     """Deliveries first..last-1 through the gateway, IN_FLIGHT at a time; each one's plan
-    with the delivery id and workflow id from its 202."""
+    with the delivery id and workflow id from its 202. A 503 is sent again as a sender
+    would (the same signed request: held already, it is answered as a duplicate), at most
+    RETRIES times, each counted in `retried`."""
     todo = [planned(n) for n in reversed(range(first, last))]
     done: list[dict[str, Any]] = []
 
@@ -200,7 +210,13 @@ async def fill(http: httpx.AsyncClient, first: int, last: int) -> list[dict[str,
                     "bench_outcome": plan["outcome"],
                 }
             )
-            answer = await http.post(f"/webhooks/{plan['route']}", content=body, headers=headers)
+            for attempt in range(RETRIES + 1):
+                path = f"/webhooks/{plan['route']}"
+                answer = await http.post(path, content=body, headers=headers)
+                if answer.status_code != 503 or attempt == RETRIES:
+                    break
+                retried.append(plan["n"])
+                await asyncio.sleep(0.5 * (attempt + 1))
             if answer.status_code != 202:
                 raise RuntimeError(f"delivery {plan['n']}: {answer.status_code} {answer.text}")
             ack = answer.json()
@@ -255,6 +271,7 @@ class Pages:
         self.http, self.client, self.config, self.log = http, client, config, log
         self.last: dict[str, httpx.Response] = {}
         self.errors: list[dict[str, Any]] = []
+        self.split: dict[str, list[float]] = {}
 
     async def fetch(self, name: str, url: str) -> tuple[float, httpx.Response]:
         offset = self.log.stat().st_size
@@ -319,13 +336,36 @@ class Pages:
         return (time.perf_counter() - started) * 1000
 
     async def rpc_redrive(self, values: dict[str, str]) -> float:
-        chosen = parse_filter(values, self.config)
-        query = lookup.Filter(
-            route=chosen.route, event_type=chosen.event_type, statuses=("failed", "timed-out")
-        ).query(self.config)
+        """The preview's RPCs as the console makes them: the failed candidates' list, then
+        `lookup.plan`, which reads each candidate's history in turn."""
+        query = self.redrive_query(values)
         started = time.perf_counter()
         found = [e async for e in self.client.list_workflows(query, limit=MAX_BULK + 1)]
+        listed = time.perf_counter()
         await lookup.plan(self.client, found[:MAX_BULK])
+        done = time.perf_counter()
+        self.split.setdefault("list", []).append((listed - started) * 1000)
+        self.split.setdefault("plan", []).append((done - listed) * 1000)
+        return (done - started) * 1000
+
+    def redrive_query(self, values: dict[str, str]) -> str:
+        chosen = parse_filter(values, self.config)
+        return lookup.Filter(
+            route=chosen.route, event_type=chosen.event_type, statuses=("failed", "timed-out")
+        ).query(self.config)
+
+    async def histories_at_once(self, values: dict[str, str], limit: int) -> float:
+        """What the plan's reads take with `limit` at once instead of one after another
+        (the same histories, read, not planned)."""
+        found = [e async for e in self.client.list_workflows(self.redrive_query(values))]
+        gate = asyncio.Semaphore(limit)
+
+        async def read(workflow_id: str, run_id: str | None) -> None:
+            async with gate:
+                await self.client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(read(e.id, e.run_id) for e in found))
         return (time.perf_counter() - started) * 1000
 
 
@@ -344,8 +384,9 @@ async def measure(
     samples: int,
     meter: CpuMeter,
     requests_per_sample: int,
+    warm_up: int = WARM_UP,
 ) -> dict[str, Any]:
-    """`samples` rounds after WARM_UP, page and RPC alternating which goes first."""
+    """`samples` rounds after `warm_up`, page and RPC alternating which goes first."""
     failures = 0
 
     async def attempt(call: Callable[[], Awaitable[float]]) -> float:
@@ -358,7 +399,7 @@ async def measure(
                 if failures > samples:
                     raise
 
-    for _ in range(WARM_UP):
+    for _ in range(warm_up):
         await attempt(page)
         if rpc:
             await rpc()
@@ -386,6 +427,59 @@ async def measure(
         out["rpc"] = stats(arms["rpc"])
         out["page_over_rpc"] = round(out["page"]["median_ms"] / out["rpc"]["median_ms"], 2)
     return out
+
+
+PROFILE_RATE = 250  # samples a second
+TOP = 15
+
+
+async def profiled(pid: int, call: Callable[[], Awaitable[float]], times: int, out: Path) -> None:
+    """py-spy samples the gateway (the thread holding the GIL) while `call` runs `times`."""
+    spy = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
+        "--rate", str(PROFILE_RATE), "--format", "raw", "--function", "--gil",
+        "--output", str(out), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    await asyncio.sleep(1.0)  # py-spy attaches
+    try:
+        for _ in range(times):
+            await call()
+    finally:
+        spy.send_signal(signal.SIGINT)
+        _, errors = await spy.communicate()
+    if not out.exists():
+        raise RuntimeError(f"py-spy wrote no profile: {errors.decode()[-500:]}")
+
+
+def top_frames(profile: Path, requests: int) -> dict[str, Any]:
+    """Functions by self time, and by inclusive time those of the console, the SDK, jinja2
+    and protobuf's Python side, in ms of GIL-holding CPU a request."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in profile.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [f.strip() for f in stack.split(";")][1:]
+        total += int(count)
+        if frames:
+            own[frames[-1]] += int(count)
+        for frame in set(frames):
+            if any(p in frame for p in ("webhook_gateway/", "temporalio/", "jinja2", "google/")):
+                inclusive[frame] += int(count)
+
+    def ms(counter: collections.Counter[str]) -> list[dict[str, Any]]:
+        return [
+            {"function": name, "ms_per_request": round(n / PROFILE_RATE / requests * 1e3, 2)}
+            for name, n in counter.most_common()
+            if n < 0.9 * total
+        ][:TOP]
+
+    return {
+        "requests": requests,
+        "sampled_ms_per_request": round(total / PROFILE_RATE / requests * 1e3, 2),
+        "self": ms(own),
+        "inclusive": ms(inclusive),
+    }
 
 
 def rows_of(answer: httpx.Response) -> int:
@@ -417,8 +511,10 @@ async def phase(
         *,
         requests: int = 1,
         extra: dict[str, Any] | None = None,
+        times: int = samples,
+        warm_up: int = WARM_UP,
     ) -> None:
-        result = await measure(page, rpc, samples, meter, requests)
+        result = await measure(page, rpc, times, meter, requests, warm_up)
         answer = pages.last[name]
         result |= {"rows": rows_of(answer), "bytes": len(answer.content)} | (extra or {})
         out[name] = result
@@ -468,15 +564,44 @@ async def phase(
     )
     found = _COUNT.search(pages.last["redrive_preview"].text)
     out["redrive_preview"]["planned"] = int(found.group(1)) if found else None
+    out["redrive_preview"]["rpc_split"] = {k: stats(v) for k, v in pages.split.items()}
+    at_once = [await pages.histories_at_once(REDRIVE_FILTER, 8) for _ in range(samples)]
+    out["redrive_preview"]["histories_8_at_once"] = stats(at_once)
+    # The list's own "Preview a redrive" link without a filter: every failed delivery, up
+    # to MAX_BULK, each planned. Slow by design of plan(); a few samples only.
+    await record(
+        "redrive_preview_unfiltered",
+        functools.partial(pages.get, "redrive_preview_unfiltered", "/console/inbound/redrive"),
+        None,
+        times=UNFILTERED_SAMPLES,
+        warm_up=1,
+    )
+    found = _COUNT.search(pages.last["redrive_preview_unfiltered"].text)
+    out["redrive_preview_unfiltered"]["planned"] = int(found.group(1)) if found else None
     out["load_after"] = [round(x, 2) for x in os.getloadavg()]
     out["errors"] = pages.errors
     return out
 
 
+def code_version() -> dict[str, Any]:
+    """The commit the gateway ran, and the product files that differed from it (the tree
+    is shared: the gateway runs what is on disk, templates included, read as they change)."""
+
+    def git(*argv: str) -> str:
+        return subprocess.run(
+            ["git", *argv], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "webhook_gateway").splitlines()
+    return {"commit": git("rev-parse", "HEAD"), "uncommitted": [c[3:] for c in changed]}
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    code = code_version()
     busy_before = busy_processes()  # the box is shared: other work skews every figure
     load_before = list(os.getloadavg())
     phases: dict[str, Any] = {}
+    profiles: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         config_file = tmp / "hooktide.yaml"
@@ -518,7 +643,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         max_concurrent_workflow_tasks=64,
                     ):
                         before = len(sent)
-                        sent += await fill(http, before, total)
+                        retried: list[int] = []
+                        sent += await fill(http, before, total, retried)
                         sending = time.monotonic() - started
                         running = sum(1 for s in sent if s["outcome"] == "running")
                         await settled(client, total, running, deadline_s=args.deadline)
@@ -527,6 +653,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         {
                             "to": total,
                             "sent_per_s": round((total - before) / sending, 1),
+                            "answered_503_and_sent_again": len(retried),
                             "seconds_to_settle": round(took, 1),
                         }
                     )
@@ -540,9 +667,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     result = await phase(pages, sample, args.samples, meter)
                     result["temporal_by_status"] = await by_status(client)
                     phases[str(total)] = result
+                    if total == args.deliveries and args.profile:
+                        profiles = await profile(pages, stack.process("gateway").pid, tmp)
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "code": {"at_start": code, "at_end": code_version()},
         "load_average_before_after": [load_before, list(os.getloadavg())],
         "busy_processes_before": busy_before,
         "busy_processes_after": busy_processes(),
@@ -561,7 +691,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "sample_delivery": {k: sample[k] for k in ("workflow_id", "delivery_id", "route")},
         },
         "phases": phases,
+        "profiles": profiles,
     }
+
+
+async def profile(pages: Pages, pid: int, tmp: Path) -> dict[str, Any]:
+    """The gateway's Python CPU while it serves the unfiltered list and the redrive preview."""
+    found: dict[str, Any] = {"how": "py-spy record --gil --function, 250 samples a second"}
+    preview = "/console/inbound/redrive?" + urlencode(REDRIVE_FILTER)
+    for name, url in (("inbound", "/console/inbound"), ("redrive_preview", preview)):
+        out = tmp / f"profile_{name}.txt"
+        await profiled(pid, functools.partial(pages.get, name, url), PROFILED, out)
+        found[name] = top_frames(out, PROFILED)
+        print(json.dumps({"profile": name, "top": found[name]["inclusive"][:8]}), flush=True)
+    return found
 
 
 async def signed_in(http: httpx.AsyncClient) -> None:
@@ -586,6 +729,7 @@ NAMES = {
     "detail": "one delivery's detail",
     "outbound": "`/console/outbound`",
     "redrive_preview": "bulk redrive preview",
+    "redrive_preview_unfiltered": "bulk redrive preview, no filter",
 }
 
 
@@ -614,7 +758,7 @@ def table(report: dict[str, Any]) -> str:
             if "page" in little
             else "-"
         )
-        if key == "redrive_preview":
+        if key.startswith("redrive_preview"):
             label += f" ({little.get('planned', '-')} / {big.get('planned')} planned)"
         rpc = big.get("rpc", {}).get("median_ms", "-")
         ok = (
@@ -637,6 +781,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=30, help="timed requests per page")
+    parser.add_argument(
+        "--no-profile", dest="profile", action="store_false", help="skip the py-spy profiles"
+    )
     parser.add_argument("--deadline", type=float, default=1800, help="seconds to settle a fill")
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 600 deliveries, 5 samples, no file"
