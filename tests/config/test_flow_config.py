@@ -138,3 +138,17 @@ def test_a_bad_flow_field_names_itself(fields: dict[str, Any], named: str) -> No
     message = error_for(with_rule(**fields))
     assert "route 'orders'" in message
     assert named in message, message
+
+
+@pytest.mark.parametrize("field", ["ordered", "concurrency", "throttle", "priority"])
+def test_flow_fields_on_a_route_with_rules_belong_on_each_rule(field: str) -> None:
+    given = {
+        "ordered": {"key": "body.customer"},
+        "concurrency": {"key": "body.customer", "limit": 2},
+        "throttle": {"key": "body.customer", "per_second": 1},
+        "priority": {"priority_key": 1},
+    }[field]
+    config = with_rule()
+    config["routes"]["orders"][field] = given
+    message = error_for(config)
+    assert f"field {field} belongs on each rule, not on the route" in message

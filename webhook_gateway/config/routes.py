@@ -41,6 +41,11 @@ PER_RULE = (
     "batch",
     "debounce",
     "reply_timeout_seconds",
+    "ordered",
+    "concurrency",
+    "throttle",
+    "priority",
+    "on_failure",
 )
 
 

@@ -14,8 +14,9 @@ file's `ordered`, `concurrency`, `throttle`).
   operator started again (`hooktide flow release`).
 - **Continue-as-new** carries the queue, the running workflows (watched afterwards with
   the local activity `flow_statuses`), the block, the late ones, the order reached and the
-  throttle's bucket. A sequencer with nothing to do for `idle_seconds` completes; the next
-  event starts a new one.
+  throttle's bucket. A sequencer with nothing to do for `idle_seconds` completes (events kept
+  as late are listed in the `queue` query until then, and in the worker's log as it closes);
+  the next event starts a new one.
 """
 
 from __future__ import annotations
@@ -170,7 +171,9 @@ class SequencerWorkflow:
             if wait is not None and wait <= timedelta(0):
                 await self._start_head()
                 continue
-            busy = bool(self.queue or self.running or self.blocked or self.late)
+            busy = bool(self.queue or self.running or self.blocked)
+            if self.late and not workflow.patched("late-kept-until-idle"):
+                busy = True  # before: events kept as late held the sequencer open for good
             if busy:
                 idle_since = workflow.now()
             elif workflow.now() - idle_since >= timedelta(seconds=data.idle_seconds):
@@ -188,8 +191,15 @@ class SequencerWorkflow:
                     lambda: self._changed or self._should_rotate(), timeout=timeout
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if self.queue or self.running or self.blocked or self.late:
+        if self.queue or self.running or self.blocked or (self.late and self._should_rotate()):
             workflow.continue_as_new(self._carried())
+        if self.late:
+            workflow.logger.warning(
+                "sequencer %s closes after %s s idle; late events never run: %s",
+                workflow.info().workflow_id,
+                data.idle_seconds,
+                ", ".join(q.delivery_id for q in self.late),
+            )
 
     def _should_rotate(self) -> bool:
         info = workflow.info()
