@@ -108,16 +108,21 @@ class LocalStack:
         port: int | None = None,
         ui_port: int | None = None,
         ui_codec: str | None = None,
+        fairness: bool = False,
     ) -> TemporalDevServer:
         """The dev server on `db_file` (None: in memory), headless unless `ui_port` is given;
-        its Web UI decodes payloads through `ui_codec` (the gateway's /codec) if given."""
+        its Web UI decodes payloads through `ui_codec` (the gateway's /codec) if given; with
+        `fairness`, its task queues dispatch by fairness key (docs/FLOW_CONTROL.md)."""
+        extra: tuple[str, ...] = ("--ui-codec-endpoint", ui_codec) if ui_codec and ui_port else ()
+        if fairness:
+            extra += ("--dynamic-config-value", "matching.enableFairness=true")
         server = TemporalDevServer(
             db_file=db_file,
             port=port or free_port(),
             ui_port=ui_port,
             log=self.log("temporal"),
             new_session=True,
-            extra_args=("--ui-codec-endpoint", ui_codec) if ui_codec and ui_port else (),
+            extra_args=extra,
         )
         self._add(server)
         self._temporal = server

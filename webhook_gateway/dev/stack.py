@@ -94,6 +94,7 @@ async def run_stack() -> int:
                 port=settings.dev_temporal_port,
                 ui_port=settings.dev_ui_port,
                 ui_codec=codec,
+                fairness=True,  # rules' `priority.fairness_key` acts as it will on a cluster
             )
             if server.ui_url and not env.get("HOOKTIDE_CODEC_CORS_ORIGIN"):
                 stack.env["HOOKTIDE_CODEC_CORS_ORIGIN"] = server.ui_url
