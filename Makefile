@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/codec.py
 	$(BIN)/python bench/ack_path.py
 	$(BIN)/python bench/console_lists.py
+	$(BIN)/python bench/flow.py
 
 faults: $(STAMP)
 	$(BIN)/python -m faults.harness
